@@ -1,0 +1,109 @@
+// palisadectl: the command-line tool of Palisade.
+//   palisadectl verify [--engine reference] [--quiet] FILE|DIR...
+#include <boost/program_options.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "control/verify.h"
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+using palisade::control::VerifyOptions;
+using palisade::control::VerifyTotals;
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: palisadectl COMMAND [options]\n"
+    "commands:\n"
+    "  verify [--engine reference] [--quiet] FILE|DIR...\n"
+    "      checks conformance scenarios; a directory stands for its *.yaml files.\n"
+    "      Prints a line per flow, then 'N passed, N failed'; exits 1 if any failed.\n";
+
+// Directories expand to their *.yaml files, sorted, so runs are reproducible.
+std::vector<std::string> expand(const std::vector<std::string>& args, bool& ok) {
+  std::vector<std::string> out;
+  for (const std::string& arg : args) {
+    std::error_code ec;
+    if (fs::is_directory(arg, ec)) {
+      std::vector<std::string> files;
+      for (const auto& entry : fs::directory_iterator(arg)) {
+        const std::string ext = entry.path().extension().string();
+        if (entry.is_regular_file() && (ext == ".yaml" || ext == ".yml")) {
+          files.push_back(entry.path().string());
+        }
+      }
+      std::ranges::sort(files);
+      if (files.empty()) {
+        std::cerr << "palisadectl: " << arg << ": no .yaml files in this directory\n";
+        ok = false;
+      }
+      out.insert(out.end(), files.begin(), files.end());
+    } else {
+      out.push_back(arg);
+    }
+  }
+  return out;
+}
+
+int verify(const std::vector<std::string>& args) {
+  po::options_description desc("verify options");
+  desc.add_options()("engine", po::value<std::string>()->default_value("reference"),
+                     "reference | compiled | dataplane | all")(
+      "quiet,q", po::bool_switch(), "print only failures and the totals")(
+      "files", po::value<std::vector<std::string>>(), "scenario files or directories");
+  po::positional_options_description pos;
+  pos.add("files", -1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
+  po::notify(vm);
+  if (!vm.count("files")) {
+    std::cerr << "palisadectl verify: no scenario file given\n" << kUsage;
+    return 2;
+  }
+  const std::string engine_name = vm["engine"].as<std::string>();
+  if (engine_name != "reference") {
+    std::cerr << "palisadectl verify: engine \"" << engine_name
+              << "\" is not available in this build (available: reference)\n";
+    return 2;
+  }
+  bool ok = true;
+  std::vector<std::string> files = expand(vm["files"].as<std::vector<std::string>>(), ok);
+  auto engine = palisade::control::make_reference_engine();
+  VerifyOptions options;
+  options.quiet = vm["quiet"].as<bool>();
+  VerifyTotals totals;
+  for (const std::string& file : files) {
+    palisade::control::verify_file(file, *engine, options, std::cout, totals);
+  }
+  if (!ok) {
+    ++totals.failed;
+  }
+  std::cout << totals.passed << " passed, " << totals.failed << " failed\n";
+  return totals.failed == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+    std::cout << kUsage;
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string command = argv[1];
+  std::vector<std::string> args(argv + 2, argv + argc);
+  try {
+    if (command == "verify") {
+      return verify(args);
+    }
+  } catch (const po::error& e) {
+    std::cerr << "palisadectl " << command << ": " << e.what() << "\n";
+    return 2;
+  }
+  std::cerr << "palisadectl: unknown command \"" << command << "\"\n" << kUsage;
+  return 2;
+}

@@ -1,0 +1,159 @@
+#include "policy/decode.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "policy/decode_kinds.h"
+
+namespace palisade::policy {
+
+namespace {
+
+using detail::Meta;
+
+bool is_calico_group(const std::string& api_version) {
+  return api_version == "projectcalico.org/v3" || api_version == "crd.projectcalico.org/v1";
+}
+
+// Kinds read for what they are; anything else in a stream is reported as ignored.
+ObjectBody decode_body(const Meta& meta, const YamlReader& doc) {
+  const std::string& kind = meta.kind;
+  const std::string& api = meta.api_version;
+  if (api == "v1" && (kind == "Namespace" || kind == "Pod" || kind == "ServiceAccount" ||
+                      kind == "Node")) {
+    return detail::decode_core(meta, doc);
+  }
+  if (api == "networking.k8s.io/v1" && kind == "NetworkPolicy") {
+    return detail::decode_k8s_network_policy(meta, doc.at("spec"));
+  }
+  if (is_calico_group(api)) {
+    YamlReader spec = doc.get("spec").value_or(YamlReader(YAML::Node(), "spec", doc.strict()));
+    if (kind == "NetworkPolicy" || kind == "GlobalNetworkPolicy") {
+      return detail::decode_calico_policy(meta, spec);
+    }
+    if (kind == "Tier") {
+      return detail::decode_calico_tier(meta, spec);
+    }
+    if (kind == "NetworkSet" || kind == "GlobalNetworkSet") {
+      return detail::decode_calico_network_set(meta, spec);
+    }
+    if (kind == "HostEndpoint") {
+      return detail::decode_calico_host_endpoint(meta, spec);
+    }
+    if (kind == "StagedNetworkPolicy" || kind == "StagedGlobalNetworkPolicy" ||
+        kind == "StagedKubernetesNetworkPolicy") {
+      return IgnoredKind{"staged policies are not enforced"};
+    }
+  }
+  if (api == "cilium.io/v2" &&
+      (kind == "CiliumNetworkPolicy" || kind == "CiliumClusterwideNetworkPolicy")) {
+    return detail::decode_cilium_policy(meta, doc);
+  }
+  if (kind.find("NetworkPolicy") != std::string::npos) {
+    // A policy kind in a group we do not know must never be dropped as if harmless.
+    YamlReader(YAML::Node(), "apiVersion", doc.strict())
+        .fail("\"" + api + "\" is not a supported apiVersion for " + kind,
+              ErrorCode::Unsupported);
+  }
+  return IgnoredKind{"not a policy input"};
+}
+
+bool is_namespaced(const std::string& api_version, const std::string& kind) {
+  if (kind == "Namespace" || kind == "Node" || kind == "GlobalNetworkPolicy" ||
+      kind == "GlobalNetworkSet" || kind == "Tier" || kind == "HostEndpoint" ||
+      kind == "CiliumClusterwideNetworkPolicy" || kind == "StagedGlobalNetworkPolicy") {
+    return false;
+  }
+  (void)api_version;
+  return true;
+}
+
+std::string with_line(const std::string& source, int line) {
+  return line > 0 ? source + ":" + std::to_string(line) : source;
+}
+
+}  // namespace
+
+Decoded decode_document(const YAML::Node& node, const DecodeOptions& options) {
+  YamlReader doc(node, "", options.strict);
+  Meta meta;
+  std::optional<ObjectKey> key;
+  try {
+    doc.expect_map();
+    meta.api_version = doc.at("apiVersion").str();
+    meta.kind = doc.at("kind").str();
+    YamlReader metadata = doc.at("metadata");
+    meta.name = metadata.at("name").str();
+    if (meta.name.empty()) {
+      metadata.at("name").fail("must not be empty");
+    }
+    if (is_namespaced(meta.api_version, meta.kind)) {
+      auto ns = metadata.get("namespace");
+      meta.ns = ns ? ns->str() : "default";  // as kubectl applies a manifest without one
+    }
+    if (auto labels = metadata.get("labels")) {
+      meta.labels = labels->string_map();
+    }
+    if (auto annotations = metadata.get("annotations")) {
+      meta.annotations = annotations->string_map();
+    }
+    meta.source = with_line(options.source, doc.line());
+    key = ObjectKey{meta.kind, meta.ns, meta.name};
+    Object object{*key, meta.api_version, meta.source, decode_body(meta, doc)};
+    return Decoded{key, std::move(object)};
+  } catch (const DecodeFailure& failure) {
+    Error e = failure.error;
+    int line = e.source.empty() ? 0 : std::stoi(e.source);
+    e.source = with_line(options.source, line);
+    if (key) {
+      e.object = key->to_string();
+    } else if (!meta.kind.empty()) {
+      e.object = meta.kind;
+    }
+    return Decoded{key, std::move(e)};
+  } catch (const YAML::Exception& ex) {
+    Error e{ErrorCode::Syntax, with_line(options.source, ex.mark.line + 1),
+            key ? key->to_string() : meta.kind, {}, ex.msg};
+    return Decoded{key, std::move(e)};
+  }
+}
+
+std::vector<Decoded> decode_stream(std::string_view text, const DecodeOptions& options) {
+  std::vector<Decoded> out;
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(std::string(text));
+  } catch (const YAML::Exception& e) {
+    Error err{ErrorCode::Syntax, with_line(options.source, e.mark.line + 1), {}, {}, e.msg};
+    out.push_back(Decoded{std::nullopt, err});
+    return out;
+  }
+  for (const YAML::Node& doc : docs) {
+    if (!doc || doc.IsNull()) {
+      continue;
+    }
+    if (doc.IsMap() && doc["kind"] && doc["kind"].IsScalar() &&
+        doc["kind"].Scalar().ends_with("List") && doc["items"]) {
+      for (const YAML::Node& item : doc["items"]) {  // a List, as `kubectl get -o yaml` writes
+        out.push_back(decode_document(item, options));
+      }
+      continue;
+    }
+    out.push_back(decode_document(doc, options));
+  }
+  return out;
+}
+
+std::vector<Decoded> decode_file(const std::string& path, const DecodeOptions& options) {
+  std::ifstream in(path);
+  if (!in) {
+    return {Decoded{std::nullopt, Error{ErrorCode::Io, path, {}, {}, "cannot read the file"}}};
+  }
+  std::stringstream buf;
+  buf << in.rdbuf();
+  DecodeOptions with_source = options;
+  with_source.source = path;
+  return decode_stream(buf.str(), with_source);
+}
+
+}  // namespace palisade::policy

@@ -1,0 +1,354 @@
+#include "policy/evaluator.h"
+
+#include <algorithm>
+#include <cctype>
+#include <regex>
+
+#include "policy/resolver.h"
+
+namespace palisade::policy {
+
+namespace {
+
+std::string lower(std::string s) {
+  std::ranges::transform(s, s.begin(), [](char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+bool has_ports(uint8_t proto) {
+  return proto == ipproto::kTcp || proto == ipproto::kUdp || proto == ipproto::kSctp ||
+         proto == ipproto::kUdpLite;
+}
+
+bool is_icmp(uint8_t proto) { return proto == ipproto::kIcmp || proto == ipproto::kIcmpV6; }
+
+// Everything a rule needs to know about the flow and who is judging it.
+struct MatchContext {
+  const Snapshot& snap;
+  const Flow& flow;
+  const Endpoint& judged;            // whose policy this is
+  const Endpoint* src = nullptr;     // endpoints owning the flow's addresses, if any
+  const Endpoint* dst = nullptr;
+};
+
+bool selector_matches(const MatchContext& ctx, const EndpointSelector& sel, const IpAddr& ip) {
+  return std::ranges::any_of(ctx.snap.selectables, [&](const Selectable& s) {
+    return s.owns(ip) && selects(ctx.snap, sel, s);
+  });
+}
+
+bool entity_matches(const MatchContext& ctx, Entity e, const IpAddr& ip) {
+  const Endpoint* ep = ctx.snap.endpoint_at(ip);
+  const bool workload = ep != nullptr && ep->kind == EndpointKind::Workload;
+  const Node* node = ctx.snap.node_at(ip);
+  switch (e) {
+    case Entity::All:
+      return true;
+    case Entity::World:
+      return !workload && node == nullptr;
+    case Entity::Cluster:
+      return workload || node != nullptr;
+    case Entity::Host:
+      return node != nullptr && node->name == ctx.judged.node;
+    case Entity::RemoteNode:
+      return node != nullptr && node->name != ctx.judged.node;
+  }
+  return false;
+}
+
+// Cilium's matchPattern: `*` stands for any run of DNS name characters within one label.
+bool dns_matches(const DnsRule& rule, std::string name) {
+  name = lower(name);
+  if (name.ends_with('.')) {
+    name.pop_back();
+  }
+  if (!rule.match_name.empty()) {
+    std::string want = lower(rule.match_name);
+    if (want.ends_with('.')) {
+      want.pop_back();
+    }
+    return name == want;
+  }
+  std::string pattern = lower(rule.match_pattern);
+  if (pattern.ends_with('.')) {
+    pattern.pop_back();
+  }
+  if (pattern == "*") {
+    return true;
+  }
+  std::string re;
+  for (char c : pattern) {
+    if (c == '*') {
+      re += "[-a-z0-9_]*";
+    } else if (std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_') {
+      re += c;
+    } else {
+      re += std::string("\\") + c;
+    }
+  }
+  return std::regex_match(name, std::regex(re));
+}
+
+bool port_listed(const MatchContext& ctx, const PortList& list, uint16_t port,
+                 const Endpoint* owner) {
+  if (std::ranges::any_of(list.ranges, [&](const PortRange& r) { return r.contains(port); })) {
+    return true;
+  }
+  if (owner == nullptr) {
+    return false;  // a named port only ever resolves on an endpoint
+  }
+  return std::ranges::any_of(list.names, [&](const std::string& name) {
+    return std::ranges::any_of(owner->named_ports, [&](const NamedPort& np) {
+      return np.name == name && np.protocol == ctx.flow.protocol && np.port == port;
+    });
+  });
+}
+
+bool peer_matches(const MatchContext& ctx, const PeerMatch& m, const IpAddr& ip, uint16_t port,
+                  const Endpoint* owner, bool is_destination) {
+  if (m.matches_nothing) {
+    return false;
+  }
+  if (!m.nets.empty() &&
+      std::ranges::none_of(m.nets, [&](const Cidr& c) { return c.contains(ip); })) {
+    return false;
+  }
+  if (std::ranges::any_of(m.not_nets, [&](const Cidr& c) { return c.contains(ip); })) {
+    return false;
+  }
+  if (m.selector && !selector_matches(ctx, *m.selector, ip)) {
+    return false;
+  }
+  if (m.not_selector && selector_matches(ctx, *m.not_selector, ip)) {
+    return false;
+  }
+  if (m.entities && std::ranges::none_of(*m.entities,
+                                         [&](Entity e) { return entity_matches(ctx, e, ip); })) {
+    return false;
+  }
+  if (m.fqdns) {
+    if (!is_destination || !ctx.flow.fqdn ||
+        std::ranges::none_of(*m.fqdns,
+                             [&](const DnsRule& d) { return dns_matches(d, *ctx.flow.fqdn); })) {
+      return false;
+    }
+  }
+  const bool ported = has_ports(ctx.flow.protocol);
+  if (!m.ports.empty() && (!ported || !port_listed(ctx, m.ports, port, owner))) {
+    return false;
+  }
+  if (!m.not_ports.empty() && ported && port_listed(ctx, m.not_ports, port, owner)) {
+    return false;
+  }
+  return true;
+}
+
+bool icmp_matches(const IcmpMatch& m, const Flow& flow) {
+  if (!is_icmp(flow.protocol)) {
+    return false;
+  }
+  if (m.type && flow.icmp_type != m.type) {
+    return false;
+  }
+  if (m.code && flow.icmp_code != m.code) {
+    return false;
+  }
+  return true;
+}
+
+bool http_matches(const HttpRule& rule, const HttpRequest& req) {
+  auto full = [](const std::string& pattern, const std::string& text) {
+    return pattern.empty() || std::regex_match(text, std::regex(pattern, std::regex::extended));
+  };
+  if (!full(rule.method, req.method) || !full(rule.path, req.path) ||
+      !full(rule.host, req.host)) {
+    return false;
+  }
+  return std::ranges::all_of(rule.headers, [&](const std::string& header) {
+    size_t colon = header.find(':');
+    std::string name = lower(header.substr(0, colon));
+    std::string value;
+    if (colon != std::string::npos) {
+      value = header.substr(colon + 1);
+      value.erase(0, value.find_first_not_of(' '));
+    }
+    return std::ranges::any_of(req.headers, [&](const auto& h) {
+      return lower(h.first) == name && (colon == std::string::npos || h.second == value);
+    });
+  });
+}
+
+bool rule_matches(const MatchContext& ctx, const Rule& rule) {
+  const Flow& flow = ctx.flow;
+  if (!rule.protocols.empty() &&
+      std::ranges::find(rule.protocols, flow.protocol) == rule.protocols.end()) {
+    return false;
+  }
+  if (std::ranges::find(rule.not_protocols, flow.protocol) != rule.not_protocols.end()) {
+    return false;
+  }
+  if (rule.ip_version && flow.src.family != *rule.ip_version) {
+    return false;
+  }
+  if (rule.icmp && !icmp_matches(*rule.icmp, flow)) {
+    return false;
+  }
+  if (rule.not_icmp && icmp_matches(*rule.not_icmp, flow)) {
+    return false;
+  }
+  if (!peer_matches(ctx, rule.source, flow.src, flow.src_port, ctx.src, false) ||
+      !peer_matches(ctx, rule.destination, flow.dst, flow.dst_port, ctx.dst, true)) {
+    return false;
+  }
+  // L7: a connection is admitted at L4; a request on it must match one HTTP rule.
+  if (!rule.http.empty() && flow.http) {
+    return std::ranges::any_of(rule.http,
+                               [&](const HttpRule& h) { return http_matches(h, *flow.http); });
+  }
+  return true;
+}
+
+bool failsafe_open(const std::vector<FailsafePort>& ports, const Flow& flow) {
+  return std::ranges::any_of(ports, [&](const FailsafePort& p) {
+    return p.protocol == flow.protocol && p.port == flow.dst_port;
+  });
+}
+
+}  // namespace
+
+std::string Decision::by_name() const {
+  switch (by) {
+    case By::Rule:
+      return tier + "/" + policy->qualified_name();
+    case By::EndOfTier:
+      return tier + "/(end of tier)";
+    case By::Profile:
+      return "profile";
+    case By::Node:
+      return "node";
+    case By::Failsafe:
+      return "failsafe";
+  }
+  return "?";
+}
+
+std::string Decision::describe() const {
+  std::string out = by_name();
+  if (by == By::Rule) {
+    const Rule& rule = policy->rules(direction)[static_cast<size_t>(rule_index)];
+    out += " rule " + std::to_string(rule_index) + " (" + rule.origin + ", " +
+           action_name(rule.action) + ")";
+  }
+  return out;
+}
+
+std::optional<Decision> FlowVerdict::deciding() const {
+  if (egress && egress->verdict == Verdict::Deny) {
+    return egress;
+  }
+  if (ingress) {
+    return ingress;
+  }
+  return egress;
+}
+
+Decision judge(const Snapshot& snap, const Endpoint& ep, Direction dir, const Flow& flow) {
+  Decision d;
+  d.direction = dir;
+  d.endpoint = &ep;
+  if (ep.kind == EndpointKind::Host) {
+    const auto& open = dir == Direction::Ingress ? snap.failsafe.inbound : snap.failsafe.outbound;
+    if (failsafe_open(open, flow)) {
+      d.verdict = Verdict::Allow;
+      d.by = Decision::By::Failsafe;
+      return d;
+    }
+  }
+  MatchContext ctx{snap, flow, ep, snap.endpoint_at(flow.src), snap.endpoint_at(flow.dst)};
+  for (const AppliedTier& applied : resolve(snap, ep, dir)) {
+    bool passed = false;
+    for (const Policy* p : applied.policies) {
+      const std::vector<Rule>& rules = p->rules(dir);
+      for (size_t i = 0; i < rules.size() && !passed; ++i) {
+        if (!rule_matches(ctx, rules[i])) {
+          continue;
+        }
+        switch (rules[i].action) {
+          case Action::Log:
+            d.logged.push_back(applied.tier->name + "/" + p->qualified_name() + "#" +
+                               std::to_string(i));
+            continue;
+          case Action::Pass:
+            passed = true;
+            continue;
+          case Action::Allow:
+          case Action::Deny:
+            d.verdict = rules[i].action == Action::Allow ? Verdict::Allow : Verdict::Deny;
+            d.by = Decision::By::Rule;
+            d.tier = applied.tier->name;
+            d.policy = p;
+            d.rule_index = static_cast<int>(i);
+            return d;
+        }
+      }
+      if (passed) {
+        break;
+      }
+    }
+    if (passed) {
+      continue;
+    }
+    const bool isolating = std::ranges::any_of(
+        applied.policies, [&](const Policy* p) { return p->isolates(dir); });
+    if (isolating && applied.tier->default_action == Action::Deny) {
+      d.verdict = Verdict::Deny;
+      d.by = Decision::By::EndOfTier;
+      d.tier = applied.tier->name;
+      return d;
+    }
+  }
+  d.by = Decision::By::Profile;
+  if (ep.kind == EndpointKind::Workload) {
+    d.verdict = Verdict::Allow;  // the namespace profile
+  } else {
+    // A host endpoint with no policy is default-deny, unless it takes Calico's allow profile.
+    const bool allow_profile = std::ranges::find(ep.profiles, "projectcalico-default-allow") !=
+                               ep.profiles.end();
+    d.verdict = allow_profile ? Verdict::Allow : Verdict::Deny;
+  }
+  return d;
+}
+
+FlowVerdict evaluate(const Snapshot& snap, const Flow& flow, const EvalOptions& options) {
+  FlowVerdict out;
+  const Endpoint* src = snap.endpoint_at(flow.src);
+  const Endpoint* dst = snap.endpoint_at(flow.dst);
+  auto judged_here = [&](const Endpoint* ep) {
+    return ep != nullptr && (!options.node || ep->node == *options.node);
+  };
+  if (judged_here(src)) {
+    out.egress = judge(snap, *src, Direction::Egress, flow);
+    if (out.egress->verdict == Verdict::Deny) {
+      out.verdict = Verdict::Deny;
+      return out;
+    }
+  }
+  if (judged_here(dst)) {
+    const Node* from_node = snap.node_at(flow.src);
+    if (dst->kind == EndpointKind::Workload && from_node != nullptr &&
+        from_node->name == dst->node) {
+      Decision d;
+      d.verdict = Verdict::Allow;
+      d.by = Decision::By::Node;
+      d.direction = Direction::Ingress;
+      d.endpoint = dst;
+      out.ingress = d;
+    } else {
+      out.ingress = judge(snap, *dst, Direction::Ingress, flow);
+    }
+    out.verdict = out.ingress->verdict;
+  }
+  return out;
+}
+
+}  // namespace palisade::policy

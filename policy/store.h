@@ -1,0 +1,46 @@
+// ObjectStore: the objects in force, keyed by kind/namespace/name, with the rule for bad
+// input in one place:
+//   - a new object that fails to decode is rejected; nothing of it is in force;
+//   - an object that was good and is replaced by a version that fails to decode keeps its
+//     last good version in force (and the report says so), so that a bad edit never opens or
+//     closes traffic by surprise;
+//   - deleting an object removes it, whatever state it was in.
+// Thread: not thread-safe; the control thread owns it.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "policy/decode.h"
+
+namespace palisade::policy {
+
+class ObjectStore {
+ public:
+  enum class Outcome : uint8_t { Added, Updated, Rejected, KeptLastGood, Deleted, NotFound };
+  struct Report {
+    Outcome outcome;
+    std::optional<ObjectKey> key;
+    std::optional<Error> error;  // Rejected, KeptLastGood
+    std::string to_string() const;
+  };
+
+  Report apply(Decoded decoded);
+  Report remove(const ObjectKey& key);
+
+  // Every object in force, ordered by key (so snapshots do not depend on arrival order).
+  std::vector<Object> objects() const;
+  // Objects whose latest version is invalid, with that version's error.
+  const std::map<ObjectKey, Error>& invalid() const { return invalid_; }
+  size_t size() const { return good_.size(); }
+
+ private:
+  std::map<ObjectKey, Object> good_;
+  std::map<ObjectKey, Error> invalid_;
+};
+
+const char* outcome_name(ObjectStore::Outcome o);
+
+}  // namespace palisade::policy
