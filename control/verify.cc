@@ -69,7 +69,9 @@ void verify_file(const std::string& path, VerdictEngine& engine, const VerifyOpt
     return;
   }
   const Scenario& s = loaded.value();
-  out << "== " << path << (s.description.empty() ? "" : ": " + s.description) << "\n";
+  if (!options.quiet) {
+    out << "== " << path << (s.description.empty() ? "" : ": " + s.description) << "\n";
+  }
 
   // Objects go through a store, as on a node: the invalid ones are rejected one by one and
   // every other object still counts.

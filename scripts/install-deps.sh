@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package Palisade needs to build, test and benchmark. Idempotent:
+# when everything is present it changes nothing and does not touch the network.
+set -euo pipefail
+
+packages=(
+  g++ meson ninja-build pkg-config python3
+  libdpdk-dev dpdk-dev           # DPDK 22.11: rte_acl, ethdev; dpdk-testpmd, dpdk-test-acl
+  libhyperscan-dev               # L7 pattern matching
+  libyaml-cpp-dev                # manifests and node files (YAML and JSON)
+  libboost-program-options-dev   # command lines
+  libgtest-dev libgmock-dev      # unit tests
+  libbenchmark-dev               # micro-benchmarks
+  clang libclang-rt-14-dev       # libFuzzer and the sanitizers' runtimes
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages are installed"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages: ${missing[*]}; run this script as root" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+apt-get install -y --no-install-recommends "${missing[@]}"

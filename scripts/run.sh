@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The main job, from a fresh Debian 12 machine: installs what is missing, builds, and runs
+# Palisade's policy engine on the bundled example policies (config/examples/), printing per
+# flow whether it is allowed or dropped, and by which tier, policy and rule.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+bash scripts/build.sh
+echo
+echo "== Verdicts of the example policies (config/examples/), reference engine"
+build/control/palisadectl verify --engine reference config/examples/
