@@ -51,9 +51,8 @@ ObjectBody decode_body(const Meta& meta, const YamlReader& doc) {
   }
   if (kind.find("NetworkPolicy") != std::string::npos) {
     // A policy kind in a group we do not know must never be dropped as if harmless.
-    YamlReader(YAML::Node(), "apiVersion", doc.strict())
-        .fail("\"" + api + "\" is not a supported apiVersion for " + kind,
-              ErrorCode::Unsupported);
+    doc.at("apiVersion").fail("\"" + api + "\" is not a supported apiVersion for " + kind,
+                              ErrorCode::Unsupported);
   }
   return IgnoredKind{"not a policy input"};
 }
@@ -97,13 +96,13 @@ Decoded decode_document(const YAML::Node& node, const DecodeOptions& options) {
     if (auto annotations = metadata.get("annotations")) {
       meta.annotations = annotations->string_map();
     }
-    meta.source = with_line(options.source, doc.line());
+    meta.source = with_line(options.source, doc.line() + options.line_offset);
     key = ObjectKey{meta.kind, meta.ns, meta.name};
     Object object{*key, meta.api_version, meta.source, decode_body(meta, doc)};
     return Decoded{key, std::move(object)};
   } catch (const DecodeFailure& failure) {
     Error e = failure.error;
-    int line = e.source.empty() ? 0 : std::stoi(e.source);
+    int line = e.source.empty() ? 0 : std::stoi(e.source) + options.line_offset;
     e.source = with_line(options.source, line);
     if (key) {
       e.object = key->to_string();
@@ -112,34 +111,59 @@ Decoded decode_document(const YAML::Node& node, const DecodeOptions& options) {
     }
     return Decoded{key, std::move(e)};
   } catch (const YAML::Exception& ex) {
-    Error e{ErrorCode::Syntax, with_line(options.source, ex.mark.line + 1),
+    Error e{ErrorCode::Syntax, with_line(options.source, ex.mark.line + 1 + options.line_offset),
             key ? key->to_string() : meta.kind, {}, ex.msg};
     return Decoded{key, std::move(e)};
   }
 }
 
 std::vector<Decoded> decode_stream(std::string_view text, const DecodeOptions& options) {
-  std::vector<Decoded> out;
-  std::vector<YAML::Node> docs;
-  try {
-    docs = YAML::LoadAll(std::string(text));
-  } catch (const YAML::Exception& e) {
-    Error err{ErrorCode::Syntax, with_line(options.source, e.mark.line + 1), {}, {}, e.msg};
-    out.push_back(Decoded{std::nullopt, err});
-    return out;
+  // Split at document markers first, so that a syntax error costs only its own document.
+  struct Piece {
+    std::string text;
+    int first_line;  // 0-based line of the piece in the stream
+  };
+  std::vector<Piece> pieces{{"", 0}};
+  int line_no = 0;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    std::string_view line = text.substr(pos, end == std::string_view::npos ? text.size() - pos
+                                                                            : end - pos + 1);
+    const bool marker = line.starts_with("---") &&
+                        (line.size() == 3 || line[3] == ' ' || line[3] == '\n' || line[3] == '\r');
+    if (marker) {
+      pieces.push_back({"", line_no + 1});
+    } else {
+      pieces.back().text += line;
+    }
+    ++line_no;
+    pos += line.size();
   }
-  for (const YAML::Node& doc : docs) {
+  std::vector<Decoded> out;
+  for (const Piece& piece : pieces) {
+    DecodeOptions piece_options = options;
+    piece_options.line_offset = piece.first_line;
+    YAML::Node doc;
+    try {
+      doc = YAML::Load(piece.text);
+    } catch (const YAML::Exception& e) {
+      Error err{ErrorCode::Syntax, with_line(options.source, e.mark.line + 1 + piece.first_line),
+                {}, {}, e.msg};
+      out.push_back(Decoded{std::nullopt, err});
+      continue;
+    }
     if (!doc || doc.IsNull()) {
       continue;
     }
     if (doc.IsMap() && doc["kind"] && doc["kind"].IsScalar() &&
         doc["kind"].Scalar().ends_with("List") && doc["items"]) {
       for (const YAML::Node& item : doc["items"]) {  // a List, as `kubectl get -o yaml` writes
-        out.push_back(decode_document(item, options));
+        out.push_back(decode_document(item, piece_options));
       }
       continue;
     }
-    out.push_back(decode_document(doc, options));
+    out.push_back(decode_document(doc, piece_options));
   }
   return out;
 }

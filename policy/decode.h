@@ -21,6 +21,7 @@ struct DecodeOptions {
   // Files from disk are strict: an unknown field inside a policy's spec is an error, because a
   // misspelt field (`excpet`) must never widen what is allowed.
   bool strict = true;
+  int line_offset = 0;  // lines before the document in its file (multi-document streams)
 };
 
 // The outcome for one document: its key when it could be read (so that a store can keep the
@@ -33,7 +34,8 @@ struct Decoded {
 Decoded decode_document(const YAML::Node& doc, const DecodeOptions& options);
 
 // Every document of a multi-document YAML (or a JSON) stream, in order. Null documents
-// (comments only) are skipped; a document with a syntax error ends the stream with an error.
+// (comments only) are skipped; a document with a syntax error is one error, and the
+// documents around it still decode.
 std::vector<Decoded> decode_stream(std::string_view text, const DecodeOptions& options);
 
 // Reads a file and decodes it; an unreadable file is one Decoded with an Io error.

@@ -11,7 +11,7 @@ namespace {
 bool supports_ports(const std::vector<uint8_t>& protocols) {
   return protocols.size() == 1 &&
          (protocols[0] == ipproto::kTcp || protocols[0] == ipproto::kUdp ||
-          protocols[0] == ipproto::kSctp || protocols[0] == ipproto::kUdpLite);
+          protocols[0] == ipproto::kSctp);
 }
 
 // "80", 80, "8000:9000", or a port name.
@@ -175,6 +175,16 @@ Rule read_rule(const YamlReader& r, const Meta& meta, bool global_policy) {
     }
     (std::string(field) == "icmp" ? rule.icmp : rule.not_icmp) = read_icmp(*icmp);
   }
+  for (const char* field : {"protocol", "notProtocol"}) {
+    const std::vector<uint8_t>& p =
+        std::string(field) == "protocol" ? rule.protocols : rule.not_protocols;
+    if (!p.empty() && rule.ip_version &&
+        ((p[0] == ipproto::kIcmp && *rule.ip_version != 4) ||
+         (p[0] == ipproto::kIcmpV6 && *rule.ip_version != 6))) {
+      r.at(field).fail(protocol_name(p[0]) + " needs ipVersion " +
+                       (p[0] == ipproto::kIcmp ? "4" : "6"));
+    }
+  }
   if (auto http = r.get("http")) {
     http->fail("Calico application-layer http matches are not supported",
                ErrorCode::Unsupported);
@@ -197,10 +207,13 @@ Rule read_rule(const YamlReader& r, const Meta& meta, bool global_policy) {
             ")");
       }
     }
-    for (const Cidr& net : peer.nets) {
-      if (rule.ip_version && net.addr.family != *rule.ip_version) {
-        r.at(side).at("nets").fail(net.to_string() + " is not an IPv" +
-                                   std::to_string(*rule.ip_version) + " net (ipVersion)");
+    for (const char* field : {"nets", "notNets"}) {
+      const std::vector<Cidr>& nets = std::string(field) == "nets" ? peer.nets : peer.not_nets;
+      for (const Cidr& net : nets) {
+        if (rule.ip_version && net.addr.family != *rule.ip_version) {
+          r.at(side).at(field).fail(net.to_string() + " is not an IPv" +
+                                    std::to_string(*rule.ip_version) + " net (ipVersion)");
+        }
       }
     }
   }
@@ -244,7 +257,8 @@ std::vector<Policy> decode_calico_policy(const Meta& meta, const YamlReader& spe
   if (auto ns_selector = spec.get("namespaceSelector")) {
     Selector sel = read_calico_selector(*ns_selector);
     if (sel.is_global()) {
-      p.applies_to.scope.kind = Scope::Kind::NonNamespaced;
+      ns_selector->fail("global() selects non-namespaced peers in rules; a policy's "
+                        "namespaceSelector selects namespaces");
     } else if (!sel.is_all()) {
       p.applies_to.scope.kind = Scope::Kind::Namespaces;
       p.applies_to.scope.namespace_selector = sel;

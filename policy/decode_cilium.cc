@@ -140,9 +140,17 @@ std::vector<PeerMatch> read_l3(const YamlReader& r, bool ingress, bool deny,
         ref->fail("CiliumCIDRGroup references are not supported", ErrorCode::Unsupported);
       }
       PeerMatch peer;
-      peer.nets.push_back(read_cidr(item.at("cidr")));
+      const Cidr cidr = read_cidr(item.at("cidr"));
+      peer.nets.push_back(cidr);
       if (auto except = item.get("except")) {
-        peer.not_nets = read_cidrs(*except);
+        for (const YamlReader& e : except->items()) {
+          const Cidr ex = read_cidr(e);
+          if (ex.addr.family != cidr.addr.family || ex.prefix_len < cidr.prefix_len ||
+              !cidr.contains(ex.addr)) {
+            e.fail(ex.to_string() + " is not inside " + cidr.to_string());
+          }
+          peer.not_nets.push_back(ex);
+        }
       }
       out.push_back(std::move(peer));
     }
@@ -226,7 +234,7 @@ std::vector<HttpRule> read_http(const YamlReader& r) {
   return out;
 }
 
-std::optional<std::vector<L4>> read_l4(const YamlReader& r, bool deny) {
+std::optional<std::vector<L4>> read_l4(const YamlReader& r, bool ingress, bool deny) {
   auto to_ports = r.get("toPorts");
   auto icmps = r.get("icmps");
   if (!to_ports && !icmps) {
@@ -258,6 +266,9 @@ std::optional<std::vector<L4>> read_l4(const YamlReader& r, bool deny) {
           http = read_http(*h);
         }
         if (auto d = rules->get("dns")) {
+          if (ingress) {
+            d->fail("DNS rules are not allowed on ingress");
+          }
           for (const YamlReader& item : d->items()) {
             item.allow_only({"matchName", "matchPattern"});
             DnsRule rule;
@@ -286,6 +297,9 @@ std::optional<std::vector<L4>> read_l4(const YamlReader& r, bool deny) {
           l4.protocols = {*parse_protocol(proto)};
         } else {
           p.at("protocol").fail("\"" + proto + "\" is not TCP, UDP, SCTP or ANY");
+        }
+        if (!http.empty() && proto != "TCP" && proto != "ANY") {
+          p.at("protocol").fail("HTTP rules apply to TCP only, not " + proto);
         }
         if (auto port = p.get("port")) {
           if (port->scalar_is_integer()) {
@@ -329,9 +343,13 @@ void lower_rules(const YamlReader& list, bool ingress, bool deny, const Context&
                  std::vector<Rule>& out) {
   for (const YamlReader& r : list.items()) {
     const std::string from = ingress ? "from" : "to";
-    r.allow_only({from + "Endpoints", from + "Requires", from + "CIDR", from + "CIDRSet",
-                  from + "Entities", from + "Groups", from + "Nodes", "toFQDNs", "toServices",
-                  "toPorts", "icmps", "authentication"});
+    if (ingress) {
+      r.allow_only({"fromEndpoints", "fromRequires", "fromCIDR", "fromCIDRSet", "fromEntities",
+                     "fromGroups", "fromNodes", "toPorts", "icmps", "authentication"});
+    } else {
+      r.allow_only({"toEndpoints", "toRequires", "toCIDR", "toCIDRSet", "toEntities", "toGroups",
+                     "toNodes", "toFQDNs", "toServices", "toPorts", "icmps", "authentication"});
+    }
     if (auto auth = r.get("authentication")) {
       auth->fail("mutual authentication is not supported", ErrorCode::Unsupported);
     }
@@ -340,7 +358,7 @@ void lower_rules(const YamlReader& list, bool ingress, bool deny, const Context&
     if (!had_l3) {
       peers.emplace_back();  // no L3 part: every peer
     }
-    std::optional<std::vector<L4>> l4s = read_l4(r, deny);
+    std::optional<std::vector<L4>> l4s = read_l4(r, ingress, deny);
     std::vector<L4> alternatives = l4s ? *l4s : std::vector<L4>{L4{}};
     for (const PeerMatch& peer : peers) {
       for (const L4& l4 : alternatives) {

@@ -27,8 +27,7 @@ std::optional<Selector> read_label_selector(const YamlReader& r) {
   }
   Result<Selector> sel = Selector::from_label_selector(match_labels, expressions);
   if (!sel) {
-    YamlReader(YAML::Node(), r.path() + "." + sel.error().field, r.strict())
-        .fail(sel.error().message);
+    r.with_path_suffix(sel.error().field).fail(sel.error().message);
   }
   return sel.value();
 }

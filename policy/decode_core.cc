@@ -66,7 +66,8 @@ std::vector<NamedPort> read_container_ports(const YamlReader& spec) {
 ObjectBody decode_core(const Meta& meta, const YamlReader& doc) {
   if (meta.kind == "Namespace") {
     Namespace ns{meta.name, meta.labels};
-    ns.labels.emplace("kubernetes.io/metadata.name", meta.name);  // as the API server sets it
+    // The API server always sets it to the name, whatever the manifest says.
+    ns.labels["kubernetes.io/metadata.name"] = meta.name;
     return ns;
   }
   if (meta.kind == "ServiceAccount") {

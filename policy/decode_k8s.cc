@@ -26,11 +26,11 @@ std::vector<PortEntry> read_ports(const YamlReader& rule) {
     PortEntry entry;
     entry.protocol = ipproto::kTcp;
     if (auto proto = p.get("protocol")) {
-      entry.protocol = read_protocol(*proto);
-      if (*entry.protocol != ipproto::kTcp && *entry.protocol != ipproto::kUdp &&
-          *entry.protocol != ipproto::kSctp) {
-        proto->fail("\"" + proto->str() + "\" is not TCP, UDP or SCTP");
+      const std::string name = proto->str();  // the API's enum: exact, case included
+      if (name != "TCP" && name != "UDP" && name != "SCTP") {
+        proto->fail("\"" + name + "\" is not TCP, UDP or SCTP");
       }
+      entry.protocol = parse_protocol(name);
     }
     auto port = p.get("port");
     auto end_port = p.get("endPort");

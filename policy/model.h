@@ -114,7 +114,7 @@ struct Rule {
   PeerMatch source, destination;
   std::vector<HttpRule> http;          // L7, judged per request (empty: no L7 rule)
   std::vector<DnsRule> dns;
-  std::string origin;                  // the field it came from: spec.ingress[0].from[1]
+  std::string origin;                  // the rule it came from: spec.ingress[0]
 };
 
 enum class PolicyKind : uint8_t {

@@ -56,6 +56,11 @@ class YamlReader {
   Labels string_map() const;  // map of string to string (labels)
   std::vector<std::string> strings() const;
 
+  // The same node under a longer path, for errors found below it without a node of their own.
+  YamlReader with_path_suffix(const std::string& suffix) const {
+    return YamlReader(node_, path_ + "." + suffix, strict_);
+  }
+
   // Under strict decoding, fails on the first key of this map that is not listed.
   void allow_only(std::initializer_list<std::string_view> keys) const;
   // Fails unless this node is a map (null reads as an empty map).
