@@ -8,7 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "control/compiled_engine.h"
 #include "control/verify.h"
+#include "control/compile_command.h"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -20,9 +22,13 @@ namespace {
 constexpr const char* kUsage =
     "usage: palisadectl COMMAND [options]\n"
     "commands:\n"
-    "  verify [--engine reference] [--quiet] FILE|DIR...\n"
+    "  verify [--engine reference|compiled|all] [--quiet] FILE|DIR...\n"
     "      checks conformance scenarios; a directory stands for its *.yaml files.\n"
-    "      Prints a line per flow, then 'N passed, N failed'; exits 1 if any failed.\n";
+    "      Prints a line per flow, then 'N passed, N failed'; exits 1 if any failed.\n"
+    "  compile [--stats] [--node NAME] FILE|DIR...\n"
+    "      compiles a scenario file, or a directory of manifests as one cluster, into\n"
+    "      rte_acl tables; --stats prints rules, policy sets, categories, build time and\n"
+    "      memory per address family.\n";
 
 // Directories expand to their *.yaml files, sorted, so runs are reproducible.
 std::vector<std::string> expand(const std::vector<std::string>& args, bool& ok) {
@@ -66,24 +72,39 @@ int verify(const std::vector<std::string>& args) {
     return 2;
   }
   const std::string engine_name = vm["engine"].as<std::string>();
-  if (engine_name != "reference") {
+  std::vector<std::unique_ptr<palisade::control::VerdictEngine>> engines;
+  if (engine_name == "reference" || engine_name == "all") {
+    engines.push_back(palisade::control::make_reference_engine());
+  }
+  if (engine_name == "compiled" || engine_name == "all") {
+    engines.push_back(palisade::control::make_compiled_engine());
+  }
+  if (engines.empty()) {
     std::cerr << "palisadectl verify: engine \"" << engine_name
-              << "\" is not available in this build (available: reference)\n";
+              << "\" is not available in this build (reference, compiled, all)\n";
     return 2;
   }
   bool ok = true;
   std::vector<std::string> files = expand(vm["files"].as<std::vector<std::string>>(), ok);
-  auto engine = palisade::control::make_reference_engine();
   VerifyOptions options;
   options.quiet = vm["quiet"].as<bool>();
   VerifyTotals totals;
-  for (const std::string& file : files) {
-    palisade::control::verify_file(file, *engine, options, std::cout, totals);
+  for (auto& engine : engines) {
+    if (engines.size() > 1) {
+      std::cout << "=== engine " << engine->name() << "\n";
+    }
+    for (const std::string& file : files) {
+      palisade::control::verify_file(file, *engine, options, std::cout, totals);
+    }
   }
   if (!ok) {
     ++totals.failed;
   }
-  std::cout << totals.passed << " passed, " << totals.failed << " failed\n";
+  std::cout << totals.passed << " passed, " << totals.failed << " failed";
+  if (totals.skipped > 0) {
+    std::cout << ", " << totals.skipped << " skipped";
+  }
+  std::cout << "\n";
   return totals.failed == 0 ? 0 : 1;
 }
 
@@ -99,6 +120,9 @@ int main(int argc, char** argv) {
   try {
     if (command == "verify") {
       return verify(args);
+    }
+    if (command == "compile") {
+      return palisade::control::compile_command(args);
     }
   } catch (const po::error& e) {
     std::cerr << "palisadectl " << command << ": " << e.what() << "\n";

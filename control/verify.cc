@@ -120,7 +120,8 @@ void verify_file(const std::string& path, VerdictEngine& engine, const VerifyOpt
   policy::Result<bool> ready = engine.load(s, *build.snapshot);
   if (!ready) {
     ++totals.failed;
-    out << "FAIL " << engine.name() << " engine: " << ready.error().to_string() << "\n";
+    out << "FAIL " << path << ": " << engine.name() << " engine: " << ready.error().to_string()
+        << "\n";
     return;
   }
   for (const ScenarioFlow& f : s.flows) {
@@ -131,6 +132,13 @@ void verify_file(const std::string& path, VerdictEngine& engine, const VerifyOpt
       continue;
     }
     EngineAnswer a = engine.answer(flow.value());
+    if (a.skipped) {
+      ++totals.skipped;
+      if (!options.quiet) {
+        out << "skip " << f.label() << ": " << *a.skipped << "\n";
+      }
+      continue;
+    }
     std::string problem;
     if (a.verdict != f.expect) {
       problem = std::string("expected ") + verdict_name(f.expect) + ", got " +

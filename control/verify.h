@@ -18,6 +18,7 @@ struct EngineAnswer {
   std::optional<policy::Verdict> reply;  // the first reply packet, when the engine knows it
   std::string by;                        // what decided, as `by` names it
   std::string detail;                    // rule and origin, for the report
+  std::optional<std::string> skipped;    // why this engine cannot answer this flow
 };
 
 // One way of answering "what happens to this flow". load() is called once per scenario,
@@ -35,6 +36,7 @@ std::unique_ptr<VerdictEngine> make_reference_engine();
 struct VerifyTotals {
   int passed = 0;
   int failed = 0;
+  int skipped = 0;
 };
 
 struct VerifyOptions {

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <regex>
 
+#include "policy/dns_name.h"
 #include "policy/resolver.h"
 
 namespace palisade::policy {
@@ -56,39 +57,6 @@ bool entity_matches(const MatchContext& ctx, Entity e, const IpAddr& ip) {
   return false;
 }
 
-// Cilium's matchPattern: `*` stands for any run of DNS name characters within one label.
-bool dns_matches(const DnsRule& rule, std::string name) {
-  name = lower(name);
-  if (name.ends_with('.')) {
-    name.pop_back();
-  }
-  if (!rule.match_name.empty()) {
-    std::string want = lower(rule.match_name);
-    if (want.ends_with('.')) {
-      want.pop_back();
-    }
-    return name == want;
-  }
-  std::string pattern = lower(rule.match_pattern);
-  if (pattern.ends_with('.')) {
-    pattern.pop_back();
-  }
-  if (pattern == "*") {
-    return true;
-  }
-  std::string re;
-  for (char c : pattern) {
-    if (c == '*') {
-      re += "[-a-z0-9_]*";
-    } else if (std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_') {
-      re += c;
-    } else {
-      re += std::string("\\") + c;
-    }
-  }
-  return std::regex_match(name, std::regex(re));
-}
-
 bool port_listed(const MatchContext& ctx, const PortList& list, uint16_t port,
                  const Endpoint* owner) {
   if (std::ranges::any_of(list.ranges, [&](const PortRange& r) { return r.contains(port); })) {
@@ -129,7 +97,7 @@ bool peer_matches(const MatchContext& ctx, const PeerMatch& m, const IpAddr& ip,
   if (m.fqdns) {
     if (!is_destination || !ctx.flow.fqdn ||
         std::ranges::none_of(*m.fqdns,
-                             [&](const DnsRule& d) { return dns_matches(d, *ctx.flow.fqdn); })) {
+                             [&](const DnsRule& d) { return dns_rule_matches(d, *ctx.flow.fqdn); })) {
       return false;
     }
   }
@@ -147,10 +115,11 @@ bool icmp_matches(const IcmpMatch& m, const Flow& flow) {
   if (!is_icmp(flow.protocol)) {
     return false;
   }
-  if (m.type && flow.icmp_type != m.type) {
+  // A packet always has a type and code; a flow that names none stands for 0/0.
+  if (m.type && flow.icmp_type.value_or(0) != *m.type) {
     return false;
   }
-  if (m.code && flow.icmp_code != m.code) {
+  if (m.code && flow.icmp_code.value_or(0) != *m.code) {
     return false;
   }
   return true;

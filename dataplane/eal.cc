@@ -1,0 +1,38 @@
+#include "dataplane/eal.h"
+
+#include <unistd.h>
+
+#include <vector>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+
+namespace palisade::dataplane {
+
+policy::Result<bool> start_eal_for_tools(const std::string& program, size_t memory_mb) {
+  static bool started = false;
+  if (started) {
+    return true;
+  }
+  std::vector<std::string> args = {program,
+                                   "--no-huge",
+                                   "-m",
+                                   std::to_string(memory_mb),
+                                   "--no-pci",
+                                   "--no-shconf",
+                                   "--no-telemetry",
+                                   "--file-prefix=" + program + "-" + std::to_string(getpid()),
+                                   "--log-level=lib.eal:error"};
+  std::vector<char*> argv;
+  for (std::string& a : args) {
+    argv.push_back(a.data());
+  }
+  if (rte_eal_init(static_cast<int>(argv.size()), argv.data()) < 0) {
+    return policy::Error{policy::ErrorCode::Unsupported, "eal", {}, {},
+                         std::string("DPDK EAL did not start: ") + rte_strerror(rte_errno)};
+  }
+  started = true;
+  return true;
+}
+
+}  // namespace palisade::dataplane

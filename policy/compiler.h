@@ -1,0 +1,38 @@
+// The compiler: a snapshot into ACL rules and a verdict table (CompiledPolicy), exact with
+// respect to the reference evaluator (tests/policy/differential_test.cc holds it to that).
+//
+// Endpoints whose applied policies are the same share one policy set, and so one rule list:
+// the cost grows with distinct policy sets, not with pods. A set is keyed by its direction,
+// its kind, its node and its applied policies tier by tier; the rules of one set are made
+// once, from any member.
+//
+// Thread: any; compile() reads the snapshot and builds a new value.
+// Limits: at most kMaxTiers tiers with policies (rte_acl categories); at most
+//         options.max_rules rules per family. Crossing one is LimitExceeded, naming it.
+// Order:  the output does not depend on the order the objects arrived in.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "policy/compiled_policy.h"
+#include "policy/error.h"
+#include "policy/snapshot.h"
+
+namespace palisade::policy {
+
+struct CompileOptions {
+  std::optional<std::string> node;  // compile only this node's endpoints; all when unset
+  // Addresses DNS answers gave, with the name asked: the members of toFQDNs peers.
+  std::vector<std::pair<IpAddr, std::string>> dns;
+  // A bound on the rules of one family, so that a policy that explodes into prefixes and
+  // port ranges is an error before it is an out-of-memory: 1M rules is ~100 MiB of rule
+  // memory in rte_acl before its tries.
+  size_t max_rules = 1'000'000;
+};
+
+Result<CompiledPolicy> compile(const Snapshot& snap, const CompileOptions& options = {});
+
+}  // namespace palisade::policy

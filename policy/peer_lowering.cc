@@ -1,0 +1,216 @@
+#include "policy/peer_lowering.h"
+
+#include <algorithm>
+
+#include "policy/dns_name.h"
+#include "policy/resolver.h"
+
+namespace palisade::policy {
+
+namespace {
+
+std::string cache_key(const EndpointSelector& sel) {
+  std::string key = std::to_string(static_cast<int>(sel.dialect)) + "|" +
+                    std::to_string(static_cast<int>(sel.scope.kind)) + "|" + sel.scope.ns + "|" +
+                    sel.scope.namespace_selector.to_string() + "|" +
+                    (sel.scope.network_sets ? "n" : "-") + (sel.scope.host_endpoints ? "h" : "-") +
+                    "|" + sel.selector.to_string() + "|";
+  for (const std::string& n : sel.service_account_names) {
+    key += n + ",";
+  }
+  key += "|" + (sel.service_account_selector ? sel.service_account_selector->to_string() : "-");
+  return key;
+}
+
+PortSet numeric(const PortList& list) {
+  PortSet s(65535);
+  for (const PortRange& r : list.ranges) {
+    s.add(r.first, r.last);
+  }
+  return s;
+}
+
+// The numbers a name has on one endpoint, for one protocol.
+PortSet resolve(const std::vector<std::string>& names, const Endpoint& ep, uint8_t protocol) {
+  PortSet s(65535);
+  for (const NamedPort& np : ep.named_ports) {
+    if (np.protocol == protocol && std::ranges::find(names, np.name) != names.end()) {
+      s.add(np.port, np.port);
+    }
+  }
+  return s;
+}
+
+bool has_any(const std::vector<std::string>& names, const Endpoint& ep, uint8_t protocol) {
+  return std::ranges::any_of(ep.named_ports, [&](const NamedPort& np) {
+    return np.protocol == protocol && std::ranges::find(names, np.name) != names.end();
+  });
+}
+
+}  // namespace
+
+PortSet all_ports() { return PortSet::all(65535); }
+
+PeerLowering::PeerLowering(const Snapshot& snap, std::vector<std::pair<IpAddr, std::string>> dns)
+    : snap_(snap), dns_(std::move(dns)) {
+  AddressSet claimed;
+  for (const Endpoint& ep : snap.endpoints) {
+    AddressSet mine;
+    for (const IpAddr& ip : ep.ips) {
+      mine.add(ip);
+    }
+    mine = mine.subtract(claimed);
+    claimed = claimed.unite(mine);
+    if (ep.kind == EndpointKind::Workload) {
+      pods_ = pods_.unite(mine);
+    }
+    owned_.emplace_back(&ep, std::move(mine));
+  }
+  AddressSet taken;
+  for (const auto& [name, node] : snap.nodes) {
+    AddressSet mine;
+    for (const IpAddr& ip : node.addresses) {
+      mine.add(ip);
+    }
+    mine = mine.subtract(taken);
+    taken = taken.unite(mine);
+    node_sets_[name] = mine;
+  }
+  nodes_ = taken;
+}
+
+const AddressSet& PeerLowering::node_addresses(const std::string& node) const {
+  auto it = node_sets_.find(node);
+  return it == node_sets_.end() ? empty_ : it->second;
+}
+
+const AddressSet& PeerLowering::selector_set(const EndpointSelector& sel) {
+  std::string key = cache_key(sel);
+  auto it = selector_cache_.find(key);
+  if (it != selector_cache_.end()) {
+    return it->second;
+  }
+  AddressSet out;
+  for (const Selectable& s : snap_.selectables) {
+    if (!selects(snap_, sel, s)) {
+      continue;
+    }
+    if (s.endpoint != nullptr) {
+      for (const IpAddr& ip : s.endpoint->ips) {
+        out.add(ip);
+      }
+    } else {
+      for (const Cidr& c : s.network_set->nets) {
+        out.add(c);
+      }
+    }
+  }
+  return selector_cache_.emplace(std::move(key), std::move(out)).first->second;
+}
+
+AddressSet PeerLowering::entity_set(Entity e, const Endpoint& judged) const {
+  switch (e) {
+    case Entity::All:
+      return AddressSet::all();
+    case Entity::World:
+      return pods_.unite(nodes_).complement();
+    case Entity::Cluster:
+      return pods_.unite(nodes_);
+    case Entity::Host:
+      return node_addresses(judged.node);
+    case Entity::RemoteNode:
+      return nodes_.subtract(node_addresses(judged.node));
+  }
+  return {};
+}
+
+AddressSet PeerLowering::address_part(const PeerMatch& m, const Endpoint& judged,
+                                      bool is_destination) {
+  AddressSet a = AddressSet::all();
+  if (m.matches_nothing) {
+    return {};
+  }
+  if (!m.nets.empty()) {
+    AddressSet nets;
+    for (const Cidr& c : m.nets) {
+      nets.add(c);
+    }
+    a = a.intersect(nets);
+  }
+  for (const Cidr& c : m.not_nets) {
+    a = a.subtract(AddressSet::of(c));
+  }
+  if (m.selector) {
+    a = a.intersect(selector_set(*m.selector));
+  }
+  if (m.not_selector) {
+    a = a.subtract(selector_set(*m.not_selector));
+  }
+  if (m.entities) {
+    AddressSet any;
+    for (Entity e : *m.entities) {
+      any = any.unite(entity_set(e, judged));
+    }
+    a = a.intersect(any);
+  }
+  if (m.fqdns) {
+    if (!is_destination) {
+      return {};
+    }
+    AddressSet answered;
+    for (const auto& [ip, name] : dns_) {
+      if (std::ranges::any_of(*m.fqdns, [&](const DnsRule& d) { return dns_rule_matches(d, name); })) {
+        answered.add(ip);
+      }
+    }
+    a = a.intersect(answered);
+  }
+  return a;
+}
+
+std::vector<PeerPiece> PeerLowering::lower(const PeerMatch& m, const Endpoint& judged,
+                                           uint8_t protocol, bool ported, bool is_destination) {
+  AddressSet a = address_part(m, judged, is_destination);
+  if (a.empty()) {
+    return {};
+  }
+  const bool has_ports = !m.ports.empty();
+  if (!ported) {
+    // Port constraints never hold for a protocol without ports; notPorts exclude nothing.
+    if (has_ports) {
+      return {};
+    }
+    return {PeerPiece{std::move(a), all_ports()}};
+  }
+  const PortSet wanted = has_ports ? numeric(m.ports) : all_ports();
+  const PortSet excluded = numeric(m.not_ports);
+  std::vector<std::string> names = m.ports.names;
+  names.insert(names.end(), m.not_ports.names.begin(), m.not_ports.names.end());
+  std::vector<PeerPiece> pieces;
+  AddressSet rest = a;
+  if (!names.empty()) {
+    // A name resolves on the endpoint that owns the packet's address on this side.
+    for (const auto& [ep, owned] : owned_) {
+      if (!has_any(names, *ep, protocol)) {
+        continue;
+      }
+      AddressSet mine = a.intersect(owned);
+      if (mine.empty()) {
+        continue;
+      }
+      rest = rest.subtract(mine);
+      PortSet ports = has_ports ? wanted.unite(resolve(m.ports.names, *ep, protocol)) : wanted;
+      ports = ports.subtract(excluded.unite(resolve(m.not_ports.names, *ep, protocol)));
+      if (!ports.empty()) {
+        pieces.push_back({std::move(mine), std::move(ports)});
+      }
+    }
+  }
+  PortSet ports = wanted.subtract(excluded);
+  if (!rest.empty() && !ports.empty()) {
+    pieces.push_back({std::move(rest), std::move(ports)});
+  }
+  return pieces;
+}
+
+}  // namespace palisade::policy

@@ -1,0 +1,56 @@
+// Peer lowering: one side of a rule (its PeerMatch) becomes address sets with the ports each
+// admits. This is where symbolic selectors become addresses: a selector is the addresses of
+// the endpoints and network sets it selects, `notSelector`, `notNets` and `except` are exact
+// differences, entities are address sets of the cluster and its nodes, and named ports split
+// the addresses by the endpoint that owns them, since each may give the name its own number.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "policy/address_set.h"
+#include "policy/interval_set.h"
+#include "policy/snapshot.h"
+
+namespace palisade::policy {
+
+using PortSet = IntervalSet<uint32_t>;  // over [0, 65535]
+PortSet all_ports();
+
+struct PeerPiece {
+  AddressSet addresses;
+  PortSet ports;
+};
+
+// Address sets computed once per snapshot and shared by every rule that needs them.
+class PeerLowering {
+ public:
+  // dns: the addresses DNS answers gave, with the names asked (for toFQDNs).
+  PeerLowering(const Snapshot& snap, std::vector<std::pair<IpAddr, std::string>> dns);
+
+  // The pieces of one side of a rule, for the endpoint being judged and one protocol (named
+  // ports resolve per protocol). Empty: the side matches nothing. `ported` is whether the
+  // protocol has ports (else port constraints cannot match and the side has none).
+  std::vector<PeerPiece> lower(const PeerMatch& m, const Endpoint& judged, uint8_t protocol,
+                               bool ported, bool is_destination);
+
+  const AddressSet& node_addresses(const std::string& node) const;
+
+ private:
+  const AddressSet& selector_set(const EndpointSelector& sel);
+  AddressSet entity_set(Entity e, const Endpoint& judged) const;
+  AddressSet address_part(const PeerMatch& m, const Endpoint& judged, bool is_destination);
+
+  const Snapshot& snap_;
+  std::vector<std::pair<IpAddr, std::string>> dns_;
+  AddressSet pods_, nodes_, empty_;
+  std::map<std::string, AddressSet, std::less<>> node_sets_;  // addresses node_at() gives each
+  // Owner of each endpoint address, as endpoint_at() decides it (workloads first).
+  std::vector<std::pair<const Endpoint*, AddressSet>> owned_;
+  std::map<std::string, AddressSet, std::less<>> selector_cache_;
+};
+
+}  // namespace palisade::policy
