@@ -58,6 +58,22 @@ AddressSet AddressSet::of(const IpAddr& ip) {
   return s;
 }
 
+AddressSet AddressSet::of_many(const std::vector<IpAddr>& ips, const std::vector<Cidr>& cidrs) {
+  std::vector<IntervalSet<u128>::Interval> v4, v6;
+  for (const IpAddr& ip : ips) {
+    const u128 v = to_int(ip);
+    (ip.family == 4 ? v4 : v6).push_back({v, v});
+  }
+  for (const Cidr& c : cidrs) {
+    auto [first, last] = bounds(c);
+    (c.addr.family == 4 ? v4 : v6).push_back({first, last});
+  }
+  AddressSet s;
+  s.v4_.add_all(v4);
+  s.v6_.add_all(v6);
+  return s;
+}
+
 void AddressSet::add(const Cidr& cidr) {
   auto [first, last] = bounds(cidr);
   family(cidr.addr.family).add(first, last);

@@ -17,6 +17,8 @@ class AddressSet {
   static AddressSet all();
   static AddressSet of(const Cidr& cidr);
   static AddressSet of(const IpAddr& ip);
+  // Many addresses and prefixes at once, in O(n log n).
+  static AddressSet of_many(const std::vector<IpAddr>& ips, const std::vector<Cidr>& cidrs = {});
 
   void add(const Cidr& cidr);
   void add(const IpAddr& ip);

@@ -1,14 +1,12 @@
 #include "policy/compiled_policy.h"
 
+#include <algorithm>
+
 namespace palisade::policy {
 
 const EndpointBinding* CompiledPolicy::binding(const IpAddr& ip) const {
-  for (const EndpointBinding& b : endpoints) {
-    if (b.ip == ip) {
-      return &b;
-    }
-  }
-  return nullptr;
+  auto it = std::ranges::lower_bound(endpoints, ip, {}, &EndpointBinding::ip);
+  return it != endpoints.end() && it->ip == ip ? &*it : nullptr;
 }
 
 CompiledPolicy::Outcome CompiledPolicy::walk(uint32_t set_id, const uint32_t* results) const {

@@ -62,7 +62,7 @@ struct CompiledPolicy {
   std::vector<AclRule> rules_v4, rules_v6;
   std::vector<VerdictEntry> verdicts;   // [0] is unused: rte_acl reports no match as 0
   std::vector<PolicySet> sets;          // sets[id - 1]
-  std::vector<EndpointBinding> endpoints;
+  std::vector<EndpointBinding> endpoints;  // sorted by address
   std::vector<std::string> tier_names;  // category c > 0 is tier_names[c - 1]
   std::vector<std::string> policy_names;
   uint32_t num_categories = 1;          // 1 or a multiple of kResultsMultiplier

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "policy/peer_lowering.h"
 #include "policy/resolver.h"
@@ -61,7 +62,7 @@ std::vector<IcmpBox> icmp_boxes(const Rule& rule) {
 class Builder {
  public:
   Builder(const Snapshot& snap, const CompileOptions& options)
-      : snap_(snap), options_(options), peers_(snap, options.dns) {}
+      : snap_(snap), options_(options), peers_(snap, options.dns), index_(snap) {}
 
   Result<CompiledPolicy> run() {
     if (auto e = assign_categories()) {
@@ -78,7 +79,7 @@ class Builder {
       const uint32_t egress = set_for(ep, Direction::Egress);
       const uint32_t ingress = set_for(ep, Direction::Ingress);
       for (const IpAddr& ip : ep.ips) {
-        if (out_.binding(ip) == nullptr) {  // an address belongs to its first endpoint
+        if (bound_.insert(ip).second) {  // an address belongs to its first endpoint
           out_.endpoints.push_back(
               {ip, egress, ingress, ep.ns.empty() ? ep.name : ep.ns + "/" + ep.name});
         }
@@ -92,6 +93,7 @@ class Builder {
         }
       }
     }
+    std::ranges::sort(out_.endpoints, {}, &EndpointBinding::ip);  // binding() searches
     return std::move(out_);
   }
 
@@ -121,13 +123,24 @@ class Builder {
   }
 
   uint32_t set_for(const Endpoint& ep, Direction dir) {
-    std::vector<AppliedTier> applied = resolve(snap_, ep, dir);
+    std::vector<AppliedTier> applied = index_.resolve(ep, dir);
     const bool profile_allows =
         ep.kind == EndpointKind::Workload ||
         std::ranges::find(ep.profiles, "projectcalico-default-allow") != ep.profiles.end();
     std::string key = std::string(direction_name(dir)) +
                       (ep.kind == EndpointKind::Workload ? " workload" : " host") + " node=" +
                       ep.node + (profile_allows ? " profile=allow" : " profile=deny");
+    // Names on the endpoint's own side of a packet resolve on the endpoint: they are part of
+    // what its rule list depends on.
+    std::vector<std::string> ports;
+    for (const NamedPort& np : ep.named_ports) {
+      ports.push_back(np.name + "/" + std::to_string(np.protocol) + "=" + std::to_string(np.port));
+    }
+    std::ranges::sort(ports);
+    key += " ports=";
+    for (const std::string& p : ports) {
+      key += p + ",";
+    }
     for (const AppliedTier& t : applied) {
       key += " " + t.tier->name + ":";
       for (const Policy* p : t.policies) {
@@ -149,6 +162,7 @@ class Builder {
 
   void emit_set(uint32_t set, const Endpoint& ep, Direction dir,
                 const std::vector<AppliedTier>& applied) {
+    direction_ = dir;
     int32_t priority = kTopPriority;
     // Exceptions: a node's traffic to its own pods; failsafe ports of host endpoints.
     if (dir == Direction::Ingress && ep.kind == EndpointKind::Workload) {
@@ -266,8 +280,9 @@ class Builder {
     if (rule.icmp && !icmp) {
       return;
     }
-    std::vector<PeerPiece> src = peers_.lower(rule.source, judged, first, ported, false);
-    std::vector<PeerPiece> dst = peers_.lower(rule.destination, judged, first, ported, true);
+    const bool ingress = direction_ == Direction::Ingress;
+    std::vector<PeerPiece> src = peers_.lower(rule.source, judged, first, ported, false, !ingress);
+    std::vector<PeerPiece> dst = peers_.lower(rule.destination, judged, first, ported, true, ingress);
     if (src.empty() || dst.empty()) {
       return;
     }
@@ -336,7 +351,10 @@ class Builder {
   const Snapshot& snap_;
   const CompileOptions& options_;
   PeerLowering peers_;
+  PolicyIndex index_;
   CompiledPolicy out_;
+  std::set<IpAddr> bound_;
+  Direction direction_ = Direction::Ingress;  // of the set being emitted
   std::map<std::string, uint8_t, std::less<>> tier_category_;
   std::map<std::string, uint32_t, std::less<>> set_ids_;
 };

@@ -30,6 +30,11 @@ class IntervalSet {
     items_.push_back({first, last});
     normalize();
   }
+  // Many at once: one sort instead of one per interval.
+  void add_all(const std::vector<Interval>& intervals) {
+    items_.insert(items_.end(), intervals.begin(), intervals.end());
+    normalize();
+  }
   bool empty() const { return items_.empty(); }
   bool is_all() const { return items_.size() == 1 && items_[0].first == 0 && items_[0].last == max_; }
   bool contains(T v) const {

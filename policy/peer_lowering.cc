@@ -1,6 +1,7 @@
 #include "policy/peer_lowering.h"
 
 #include <algorithm>
+#include <set>
 
 #include "policy/dns_name.h"
 #include "policy/resolver.h"
@@ -53,30 +54,42 @@ PortSet all_ports() { return PortSet::all(65535); }
 
 PeerLowering::PeerLowering(const Snapshot& snap, std::vector<std::pair<IpAddr, std::string>> dns)
     : snap_(snap), dns_(std::move(dns)) {
-  AddressSet claimed;
+  // An address belongs to the first endpoint that has it, as endpoint_at() decides.
+  std::set<IpAddr> claimed;
+  std::vector<IpAddr> pod_ips;
   for (const Endpoint& ep : snap.endpoints) {
-    AddressSet mine;
+    std::vector<IpAddr> mine;
     for (const IpAddr& ip : ep.ips) {
-      mine.add(ip);
+      if (claimed.insert(ip).second) {
+        mine.push_back(ip);
+      }
     }
-    mine = mine.subtract(claimed);
-    claimed = claimed.unite(mine);
     if (ep.kind == EndpointKind::Workload) {
-      pods_ = pods_.unite(mine);
+      pod_ips.insert(pod_ips.end(), mine.begin(), mine.end());
     }
-    owned_.emplace_back(&ep, std::move(mine));
+    const size_t index = owned_.size();
+    owned_.emplace_back(&ep, AddressSet::of_many(mine));
+    for (const NamedPort& np : ep.named_ports) {
+      std::vector<size_t>& owners = by_port_name_[np.name];
+      if (owners.empty() || owners.back() != index) {
+        owners.push_back(index);
+      }
+    }
   }
-  AddressSet taken;
+  pods_ = AddressSet::of_many(pod_ips);
+  std::set<IpAddr> taken;  // likewise for nodes, as node_at() decides
+  std::vector<IpAddr> node_ips;
   for (const auto& [name, node] : snap.nodes) {
-    AddressSet mine;
+    std::vector<IpAddr> mine;
     for (const IpAddr& ip : node.addresses) {
-      mine.add(ip);
+      if (taken.insert(ip).second) {
+        mine.push_back(ip);
+      }
     }
-    mine = mine.subtract(taken);
-    taken = taken.unite(mine);
-    node_sets_[name] = mine;
+    node_ips.insert(node_ips.end(), mine.begin(), mine.end());
+    node_sets_[name] = AddressSet::of_many(mine);
   }
-  nodes_ = taken;
+  nodes_ = AddressSet::of_many(node_ips);
 }
 
 const AddressSet& PeerLowering::node_addresses(const std::string& node) const {
@@ -90,22 +103,19 @@ const AddressSet& PeerLowering::selector_set(const EndpointSelector& sel) {
   if (it != selector_cache_.end()) {
     return it->second;
   }
-  AddressSet out;
+  std::vector<IpAddr> ips;
+  std::vector<Cidr> nets;
   for (const Selectable& s : snap_.selectables) {
     if (!selects(snap_, sel, s)) {
       continue;
     }
     if (s.endpoint != nullptr) {
-      for (const IpAddr& ip : s.endpoint->ips) {
-        out.add(ip);
-      }
+      ips.insert(ips.end(), s.endpoint->ips.begin(), s.endpoint->ips.end());
     } else {
-      for (const Cidr& c : s.network_set->nets) {
-        out.add(c);
-      }
+      nets.insert(nets.end(), s.network_set->nets.begin(), s.network_set->nets.end());
     }
   }
-  return selector_cache_.emplace(std::move(key), std::move(out)).first->second;
+  return selector_cache_.emplace(std::move(key), AddressSet::of_many(ips, nets)).first->second;
 }
 
 AddressSet PeerLowering::entity_set(Entity e, const Endpoint& judged) const {
@@ -169,7 +179,8 @@ AddressSet PeerLowering::address_part(const PeerMatch& m, const Endpoint& judged
 }
 
 std::vector<PeerPiece> PeerLowering::lower(const PeerMatch& m, const Endpoint& judged,
-                                           uint8_t protocol, bool ported, bool is_destination) {
+                                           uint8_t protocol, bool ported, bool is_destination,
+                                           bool judged_side) {
   AddressSet a = address_part(m, judged, is_destination);
   if (a.empty()) {
     return {};
@@ -187,10 +198,27 @@ std::vector<PeerPiece> PeerLowering::lower(const PeerMatch& m, const Endpoint& j
   std::vector<std::string> names = m.ports.names;
   names.insert(names.end(), m.not_ports.names.begin(), m.not_ports.names.end());
   std::vector<PeerPiece> pieces;
+  if (judged_side) {
+    PortSet ports =
+        has_ports ? wanted.unite(resolve(m.ports.names, judged, protocol)) : wanted;
+    ports = ports.subtract(excluded.unite(resolve(m.not_ports.names, judged, protocol)));
+    if (!ports.empty()) {
+      pieces.push_back({std::move(a), std::move(ports)});
+    }
+    return pieces;
+  }
   AddressSet rest = a;
   if (!names.empty()) {
-    // A name resolves on the endpoint that owns the packet's address on this side.
-    for (const auto& [ep, owned] : owned_) {
+    // A name resolves on the endpoint that owns the packet's address on this side; only the
+    // endpoints that declare one of the names can differ from the rest.
+    std::set<size_t> candidates;
+    for (const std::string& name : names) {
+      if (auto it = by_port_name_.find(name); it != by_port_name_.end()) {
+        candidates.insert(it->second.begin(), it->second.end());
+      }
+    }
+    for (size_t index : candidates) {
+      const auto& [ep, owned] = owned_[index];
       if (!has_any(names, *ep, protocol)) {
         continue;
       }

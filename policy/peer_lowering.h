@@ -34,8 +34,11 @@ class PeerLowering {
   // The pieces of one side of a rule, for the endpoint being judged and one protocol (named
   // ports resolve per protocol). Empty: the side matches nothing. `ported` is whether the
   // protocol has ports (else port constraints cannot match and the side has none).
+  // `judged_side`: this side's address is always the judged endpoint's (the destination of
+  // an ingress, the source of an egress), so its names resolve on the judged endpoint alone
+  // rather than on every endpoint that declares them.
   std::vector<PeerPiece> lower(const PeerMatch& m, const Endpoint& judged, uint8_t protocol,
-                               bool ported, bool is_destination);
+                               bool ported, bool is_destination, bool judged_side);
 
   const AddressSet& node_addresses(const std::string& node) const;
 
@@ -51,6 +54,7 @@ class PeerLowering {
   // Owner of each endpoint address, as endpoint_at() decides it (workloads first).
   std::vector<std::pair<const Endpoint*, AddressSet>> owned_;
   std::map<std::string, AddressSet, std::less<>> selector_cache_;
+  std::map<std::string, std::vector<size_t>, std::less<>> by_port_name_;  // into owned_
 };
 
 }  // namespace palisade::policy

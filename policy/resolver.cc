@@ -1,6 +1,7 @@
 #include "policy/resolver.h"
 
 #include <algorithm>
+#include <iterator>
 
 #include "policy/error.h"
 
@@ -54,11 +55,44 @@ bool selects(const Snapshot& snap, const EndpointSelector& sel, const Selectable
 }
 
 const Selectable& selectable_of(const Snapshot& snap, const Endpoint& ep) {
-  auto it = std::ranges::find(snap.selectables, &ep, &Selectable::endpoint);
-  if (it == snap.selectables.end()) {
-    std::abort();  // every endpoint of a snapshot has its selectable: a broken invariant
+  // build_snapshot makes one selectable per endpoint, in the endpoints' order, first.
+  const auto index = static_cast<size_t>(&ep - snap.endpoints.data());
+  if (index >= snap.endpoints.size() || snap.selectables[index].endpoint != &ep) {
+    std::abort();  // not an endpoint of this snapshot: a broken invariant
   }
-  return *it;
+  return snap.selectables[index];
+}
+
+PolicyIndex::PolicyIndex(const Snapshot& snap) : snap_(snap) {
+  for (const Policy& p : snap.policies) {
+    if (p.applies_to.scope.kind == Scope::Kind::Namespace) {
+      by_namespace_[p.applies_to.scope.ns].push_back(&p);
+    } else {
+      unconfined_.push_back(&p);
+    }
+  }
+}
+
+std::vector<AppliedTier> PolicyIndex::resolve(const Endpoint& ep, Direction dir) const {
+  const Selectable& self = selectable_of(snap_, ep);
+  static const std::vector<const Policy*> kNone;
+  auto it = by_namespace_.find(ep.ns);
+  const std::vector<const Policy*>& local = it == by_namespace_.end() ? kNone : it->second;
+  // Both lists are in snapshot order (tier, band, order, name): merge them by position.
+  std::vector<const Policy*> candidates;
+  candidates.reserve(local.size() + unconfined_.size());
+  std::ranges::merge(local, unconfined_, std::back_inserter(candidates));
+  std::vector<AppliedTier> out;
+  for (const Policy* p : candidates) {
+    if (!p->has_type(dir) || !selects(snap_, p->applies_to, self)) {
+      continue;
+    }
+    if (out.empty() || out.back().tier->name != p->tier) {
+      out.push_back(AppliedTier{snap_.tier(p->tier), {}});
+    }
+    out.back().policies.push_back(p);
+  }
+  return out;
 }
 
 std::vector<AppliedTier> resolve(const Snapshot& snap, const Endpoint& ep, Direction dir) {

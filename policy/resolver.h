@@ -5,6 +5,8 @@
 // It does not decide anything: the evaluator walks what it returns.
 #pragma once
 
+#include <map>
+#include <string>
 #include <vector>
 
 #include "policy/snapshot.h"
@@ -18,6 +20,20 @@ struct AppliedTier {
 
 // Tiers in which at least one policy applies to `ep` for `dir`, in evaluation order.
 std::vector<AppliedTier> resolve(const Snapshot& snap, const Endpoint& ep, Direction dir);
+
+// The same answers as resolve(), for many endpoints: policies confined to a namespace are
+// grouped by it, so an endpoint is checked only against its namespace's policies and those
+// that are not confined. The compiler uses it; the reference evaluator keeps the plain walk.
+class PolicyIndex {
+ public:
+  explicit PolicyIndex(const Snapshot& snap);
+  std::vector<AppliedTier> resolve(const Endpoint& ep, Direction dir) const;
+
+ private:
+  const Snapshot& snap_;
+  std::map<std::string, std::vector<const Policy*>, std::less<>> by_namespace_;
+  std::vector<const Policy*> unconfined_;
+};
 
 // Whether `sel` selects `s` (scope, labels in the selector's dialect, service account).
 bool selects(const Snapshot& snap, const EndpointSelector& sel, const Selectable& s);

@@ -46,7 +46,8 @@ struct Snapshot {
   std::map<std::string, Node, std::less<>> nodes;
   std::vector<Tier> tiers;               // in evaluation order; `default` always present
   std::vector<Policy> policies;          // in evaluation order: tier, band, order, name
-  std::vector<Selectable> selectables;   // every endpoint and network set, with labels
+  // Every endpoint (first, in the order of `endpoints`) and network set, with their labels.
+  std::vector<Selectable> selectables;
   Failsafe failsafe = Failsafe::calico_defaults();
 
   // The endpoint that owns an address (a workload endpoint before a host endpoint).

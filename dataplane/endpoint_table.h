@@ -1,0 +1,40 @@
+// EndpointTable: from an address to the policy sets of the endpoint that owns it, in an
+// rte_hash per family, looked up a burst at a time. Built from a CompiledPolicy with its
+// tables; immutable once built, so workers read it without locks.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include <rte_byteorder.h>
+#include <rte_hash.h>
+
+#include "policy/compiled_policy.h"
+#include "policy/error.h"
+
+namespace palisade::dataplane {
+
+struct EndpointSets {
+  uint32_t egress = 0, ingress = 0;  // 0: not an endpoint judged here
+};
+
+class EndpointTable {
+ public:
+  static policy::Result<std::unique_ptr<EndpointTable>> build(const policy::CompiledPolicy& p);
+  ~EndpointTable();
+  EndpointTable(const EndpointTable&) = delete;
+  EndpointTable& operator=(const EndpointTable&) = delete;
+
+  // n IPv4 addresses (network order) to their sets; at most RTE_HASH_LOOKUP_BULK_MAX per call.
+  void lookup_v4(const rte_be32_t* const* addrs, uint32_t n, EndpointSets* out) const;
+  // n IPv6 addresses (16 bytes each, network order).
+  void lookup_v6(const uint8_t* const* addrs, uint32_t n, EndpointSets* out) const;
+  EndpointSets lookup(const policy::IpAddr& ip) const;
+
+ private:
+  EndpointTable() = default;
+  rte_hash* v4_ = nullptr;
+  rte_hash* v6_ = nullptr;
+};
+
+}  // namespace palisade::dataplane

@@ -1,0 +1,21 @@
+// A synthetic cluster with the realistic mix of the benchmarks: namespaces of ~20 pods,
+// default deny plus an allow-list per namespace, a security tier with a threat feed and a
+// DNS allowance, a monitoring namespace that scrapes every pod.
+#pragma once
+
+#include <vector>
+
+#include "policy/object.h"
+
+namespace palisade::perf {
+
+struct ClusterSize {
+  int pods = 100;
+  int policies = 10;  // namespaced policies; about two per namespace
+};
+
+std::vector<policy::Object> make_cluster(const ClusterSize& size);
+// One more pod in the first namespace, for the cost of an update.
+policy::Object extra_pod(int serial);
+
+}  // namespace palisade::perf

@@ -1,0 +1,198 @@
+// Compile time, table memory and classify cost at cluster scale:
+//   BM_compile/PODS/POLICIES        snapshot -> CompiledPolicy -> rte_acl tables, in full
+//   BM_update_pod/PODS/POLICIES     the cost of one pod added (a full rebuild today)
+//   BM_classify/BURST               at (10k pods, 1k policies), first packets to local pods:
+//                                   palisade = endpoint table lookup, key, rte_acl, tier walk;
+//                                   stage = key, rte_acl, tier walk (set ids known);
+//                                   raw = rte_acl_classify alone on the same keys and context.
+//                                   Cycles per packet of each, and the ratios to raw.
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <cstring>
+#include <random>
+
+#include <rte_cycles.h>
+
+#include "dataplane/acl_tables.h"
+#include "dataplane/eal.h"
+#include "dataplane/endpoint_table.h"
+#include "perf/cluster.h"
+#include "policy/compiler.h"
+#include "policy/evaluator.h"
+#include "policy/snapshot.h"
+
+namespace {
+
+using namespace palisade;
+
+struct Built {
+  std::vector<policy::Object> objects;
+  std::unique_ptr<policy::Snapshot> snap;
+  policy::CompiledPolicy compiled;
+  std::unique_ptr<dataplane::AclTables> tables;
+};
+
+Built build(int pods, int policies) {
+  Built b;
+  b.objects = perf::make_cluster({pods, policies});
+  b.snap = policy::build_snapshot(b.objects).snapshot;
+  b.compiled = policy::compile(*b.snap).value();
+  b.tables = dataplane::AclTables::build(b.compiled).value();
+  return b;
+}
+
+void start_eal() {
+  if (!dataplane::start_eal_for_tools("compiler_bench", 8192)) {
+    std::abort();
+  }
+}
+
+void BM_compile(benchmark::State& state) {
+  start_eal();
+  auto objects = perf::make_cluster({int(state.range(0)), int(state.range(1))});
+  double compile_ms = 0, acl_ms = 0;
+  size_t rules = 0, sets = 0, memory = 0;
+  for (auto _ : state) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto snap = policy::build_snapshot(objects).snapshot;
+    auto compiled = policy::compile(*snap).value();
+    auto t1 = std::chrono::steady_clock::now();
+    auto tables = dataplane::AclTables::build(compiled).value();
+    auto t2 = std::chrono::steady_clock::now();
+    compile_ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
+    acl_ms = std::chrono::duration<double, std::milli>(t2 - t1).count();
+    rules = compiled.rules_v4.size() + compiled.rules_v6.size();
+    sets = compiled.sets.size();
+    memory = tables->stats(4).memory_bytes + tables->stats(6).memory_bytes;
+  }
+  state.counters["rules"] = double(rules);
+  state.counters["sets"] = double(sets);
+  state.counters["policy_ms"] = compile_ms;
+  state.counters["acl_build_ms"] = acl_ms;
+  state.counters["acl_MiB"] = double(memory) / (1 << 20);
+}
+BENCHMARK(BM_compile)
+    ->Args({100, 10})
+    ->Args({1000, 100})
+    ->Args({10000, 1000})
+    ->Args({50000, 5000})
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1);
+
+void BM_update_pod(benchmark::State& state) {
+  start_eal();
+  auto objects = perf::make_cluster({int(state.range(0)), int(state.range(1))});
+  int serial = 0;
+  for (auto _ : state) {
+    objects.push_back(perf::extra_pod(serial++));
+    auto snap = policy::build_snapshot(objects).snapshot;
+    auto compiled = policy::compile(*snap).value();
+    auto tables = dataplane::AclTables::build(compiled).value();
+    benchmark::DoNotOptimize(tables);
+  }
+}
+BENCHMARK(BM_update_pod)
+    ->Args({1000, 100})
+    ->Args({10000, 1000})
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(2);
+
+void BM_classify(benchmark::State& state) {
+  start_eal();
+  static Built b = build(10000, 1000);
+  static auto endpoints = dataplane::EndpointTable::build(b.compiled).value();
+  const size_t burst = size_t(state.range(0));
+  // First packets between random pods of the cluster, on ports the policies name and others,
+  // judged by the destination's ingress as a worker does for a packet to a local pod.
+  std::mt19937 rng(1);
+  struct Packet {
+    rte_be32_t src, dst;
+    uint16_t sport, dport;
+  };
+  std::vector<Packet> packets(4096);
+  std::vector<dataplane::AclKeyV4> keys(packets.size());
+  for (size_t i = 0; i < packets.size(); ++i) {
+    const auto& a = b.compiled.endpoints[rng() % b.compiled.endpoints.size()];
+    const auto& d = b.compiled.endpoints[rng() % b.compiled.endpoints.size()];
+    std::memcpy(&packets[i].src, a.ip.bytes.data(), 4);
+    std::memcpy(&packets[i].dst, d.ip.bytes.data(), 4);
+    packets[i].sport = 40000;
+    packets[i].dport = uint16_t(8000 + rng() % 4);
+    dataplane::fill_key(keys[i], 6, d.ingress_set, a.ip, d.ip, 40000, packets[i].dport);
+  }
+  const uint32_t cats = b.tables->num_categories();
+  std::vector<uint32_t> results(burst * cats);
+  std::vector<const uint8_t*> ptrs(burst);
+  std::vector<const rte_be32_t*> addrs(burst);
+  std::vector<dataplane::EndpointSets> sets(burst);
+  std::vector<dataplane::AclKeyV4> scratch(burst);
+  uint64_t palisade_cycles = 0, stage_cycles = 0, raw_cycles = 0, count = 0, allowed = 0;
+  size_t at = 0;
+  for (auto _ : state) {
+    // Palisade: endpoint table (rte_hash, bulk) -> set id -> key -> classify -> tier walk.
+    const uint64_t t0 = rte_rdtsc();
+    for (size_t i = 0; i < burst; ++i) {
+      addrs[i] = &packets[(at + i) % packets.size()].dst;
+    }
+    endpoints->lookup_v4(addrs.data(), uint32_t(burst), sets.data());
+    for (size_t i = 0; i < burst; ++i) {
+      const Packet& p = packets[(at + i) % packets.size()];
+      dataplane::AclKeyV4& k = scratch[i];
+      k.proto = 6;
+      k.set_id = rte_cpu_to_be_32(sets[i].ingress);
+      k.src = p.src;
+      k.dst = p.dst;
+      k.sport = rte_cpu_to_be_16(p.sport);
+      k.dport = rte_cpu_to_be_16(p.dport);
+      ptrs[i] = reinterpret_cast<const uint8_t*>(&k);
+    }
+    b.tables->classify(4, ptrs.data(), results.data(), uint32_t(burst));
+    for (size_t i = 0; i < burst; ++i) {
+      allowed += b.compiled.walk(sets[i].ingress, &results[i * cats]).allow;
+    }
+    const uint64_t t1 = rte_rdtsc();
+    // The classify stage alone: set ids already known (from the endpoint stage above).
+    for (size_t i = 0; i < burst; ++i) {
+      const Packet& p = packets[(at + i) % packets.size()];
+      dataplane::AclKeyV4& k = scratch[i];
+      k.proto = 6;
+      k.set_id = rte_cpu_to_be_32(sets[i].ingress);
+      k.src = p.src;
+      k.dst = p.dst;
+      k.sport = rte_cpu_to_be_16(p.sport);
+      k.dport = rte_cpu_to_be_16(p.dport);
+      ptrs[i] = reinterpret_cast<const uint8_t*>(&k);
+    }
+    b.tables->classify(4, ptrs.data(), results.data(), uint32_t(burst));
+    for (size_t i = 0; i < burst; ++i) {
+      allowed += b.compiled.walk(sets[i].ingress, &results[i * cats]).allow;
+    }
+    const uint64_t t1b = rte_rdtsc();
+    // Raw rte_acl on keys already built, same context, same burst size.
+    for (size_t i = 0; i < burst; ++i) {
+      ptrs[i] = reinterpret_cast<const uint8_t*>(&keys[(at + i) % keys.size()]);
+    }
+    b.tables->classify(4, ptrs.data(), results.data(), uint32_t(burst));
+    const uint64_t t2 = rte_rdtsc();
+    palisade_cycles += t1 - t0;
+    stage_cycles += t1b - t1;
+    raw_cycles += t2 - t1b;
+    count += burst;
+    at += burst;
+  }
+  benchmark::DoNotOptimize(allowed);
+  const double hz = double(rte_get_tsc_hz());
+  state.counters["palisade_cyc_pkt"] = double(palisade_cycles) / double(count);
+  state.counters["raw_acl_cyc_pkt"] = double(raw_cycles) / double(count);
+  state.counters["ratio"] = double(palisade_cycles) / double(raw_cycles);
+  state.counters["stage_cyc_pkt"] = double(stage_cycles) / double(count);
+  state.counters["stage_ratio"] = double(stage_cycles) / double(raw_cycles);
+  state.counters["palisade_Mpps"] = double(count) / (double(palisade_cycles) / hz) / 1e6;
+  state.counters["rules"] = double(b.compiled.rules_v4.size());
+}
+BENCHMARK(BM_classify)->Arg(1)->Arg(32)->Arg(64);
+
+}  // namespace
+
+BENCHMARK_MAIN();
