@@ -7,6 +7,7 @@
 #include <iomanip>
 #include <iostream>
 
+#include "control/classbench_export.h"
 #include "control/scenario.h"
 #include "dataplane/acl_tables.h"
 #include "dataplane/eal.h"
@@ -65,6 +66,8 @@ int compile_command(const std::vector<std::string>& args) {
   desc.add_options()("stats", po::bool_switch(), "print statistics per address family")(
       "node", po::value<std::string>(), "compile only this node's endpoints")(
       "max-size", po::value<size_t>()->default_value(0), "rte_acl max_size in bytes (0: none)")(
+      "export-classbench", po::value<std::string>(),
+      "write DIR/rules4.cb, rules6.cb and trace4.cb for dpdk-test-acl")(
       "files", po::value<std::vector<std::string>>(), "scenario files, manifests or directories");
   po::positional_options_description pos;
   pos.add("files", -1);
@@ -117,6 +120,17 @@ int compile_command(const std::vector<std::string>& args) {
               << " policy sets, " << p.tier_names.size() << " tiers in " << p.num_categories
               << " categories; compiled in " << std::fixed << std::setprecision(1) << compile_ms
               << " ms\n";
+    if (vm.count("export-classbench")) {
+      auto counts = export_classbench(p, vm["export-classbench"].as<std::string>(), 65536);
+      if (!counts) {
+        std::cerr << "palisadectl compile: " << counts.error().to_string() << "\n";
+        status = 1;
+      } else {
+        std::cout << "  ClassBench: " << counts->rules4 << " IPv4 rules, " << counts->rules6
+                  << " IPv6 rules, " << counts->traces4 << " IPv4 traces in "
+                  << vm["export-classbench"].as<std::string>() << "\n";
+      }
+    }
     if (vm["stats"].as<bool>()) {
       for (uint8_t family : {uint8_t{4}, uint8_t{6}}) {
         const auto& s = tables.value()->stats(family);

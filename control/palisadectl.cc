@@ -25,7 +25,7 @@ constexpr const char* kUsage =
     "  verify [--engine reference|compiled|all] [--quiet] FILE|DIR...\n"
     "      checks conformance scenarios; a directory stands for its *.yaml files.\n"
     "      Prints a line per flow, then 'N passed, N failed'; exits 1 if any failed.\n"
-    "  compile [--stats] [--node NAME] FILE|DIR...\n"
+    "  compile [--stats] [--node NAME] [--max-size BYTES] [--export-classbench DIR] FILE|DIR...\n"
     "      compiles a scenario file, or a directory of manifests as one cluster, into\n"
     "      rte_acl tables; --stats prints rules, policy sets, categories, build time and\n"
     "      memory per address family.\n";

@@ -3,6 +3,7 @@
 // DNS allowance, a monitoring namespace that scrapes every pod.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "policy/object.h"
@@ -15,6 +16,8 @@ struct ClusterSize {
 };
 
 std::vector<policy::Object> make_cluster(const ClusterSize& size);
+// The same cluster as YAML documents, for tools that read manifests.
+std::vector<std::string> make_cluster_yaml(const ClusterSize& size);
 // One more pod in the first namespace, for the cost of an update.
 policy::Object extra_pod(int serial);
 

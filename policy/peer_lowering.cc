@@ -77,6 +77,10 @@ PeerLowering::PeerLowering(const Snapshot& snap, std::vector<std::pair<IpAddr, s
     }
   }
   pods_ = AddressSet::of_many(pod_ips);
+  for (const Selectable& s : snap.selectables) {
+    all_selectables_.push_back(&s);
+    selectables_by_ns_[s.ns].push_back(&s);
+  }
   std::set<IpAddr> taken;  // likewise for nodes, as node_at() decides
   std::vector<IpAddr> node_ips;
   for (const auto& [name, node] : snap.nodes) {
@@ -105,7 +109,15 @@ const AddressSet& PeerLowering::selector_set(const EndpointSelector& sel) {
   }
   std::vector<IpAddr> ips;
   std::vector<Cidr> nets;
-  for (const Selectable& s : snap_.selectables) {
+  // A selector confined to a namespace need only look at that namespace's selectables.
+  static const std::vector<const Selectable*> kNone;
+  const std::vector<const Selectable*>* candidates = &all_selectables_;
+  if (sel.scope.kind == Scope::Kind::Namespace) {
+    auto it = selectables_by_ns_.find(sel.scope.ns);
+    candidates = it == selectables_by_ns_.end() ? &kNone : &it->second;
+  }
+  for (const Selectable* candidate : *candidates) {
+    const Selectable& s = *candidate;
     if (!selects(snap_, sel, s)) {
       continue;
     }

@@ -55,6 +55,8 @@ class PeerLowering {
   std::vector<std::pair<const Endpoint*, AddressSet>> owned_;
   std::map<std::string, AddressSet, std::less<>> selector_cache_;
   std::map<std::string, std::vector<size_t>, std::less<>> by_port_name_;  // into owned_
+  std::vector<const Selectable*> all_selectables_;
+  std::map<std::string, std::vector<const Selectable*>, std::less<>> selectables_by_ns_;
 };
 
 }  // namespace palisade::policy
