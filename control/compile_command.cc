@@ -3,11 +3,11 @@
 #include <boost/program_options.hpp>
 
 #include <chrono>
-#include <filesystem>
 #include <iomanip>
 #include <iostream>
 
 #include "control/classbench_export.h"
+#include "control/file_list.h"
 #include "control/scenario.h"
 #include "dataplane/acl_tables.h"
 #include "dataplane/eal.h"
@@ -17,25 +17,13 @@
 namespace palisade::control {
 
 namespace po = boost::program_options;
-namespace fs = std::filesystem;
 
 namespace {
 
 // The objects of one argument: a scenario file's objects, a manifest file's documents, or
 // every manifest of a directory as one cluster. Invalid objects are reported and left out.
 bool load(const std::string& arg, policy::ObjectStore& store, std::optional<std::string>& node) {
-  std::vector<std::string> files;
-  if (fs::is_directory(arg)) {
-    for (const auto& e : fs::directory_iterator(arg)) {
-      const std::string ext = e.path().extension().string();
-      if (e.is_regular_file() && (ext == ".yaml" || ext == ".yml" || ext == ".json")) {
-        files.push_back(e.path().string());
-      }
-    }
-    std::sort(files.begin(), files.end());
-  } else {
-    files.push_back(arg);
-  }
+  const std::vector<std::string> files = manifest_files(arg);
   bool ok = true;
   for (const std::string& file : files) {
     std::vector<policy::Decoded> decoded;

@@ -3,17 +3,16 @@
 #include <boost/program_options.hpp>
 
 #include <algorithm>
-#include <filesystem>
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "control/compiled_engine.h"
+#include "control/file_list.h"
 #include "control/verify.h"
 #include "control/compile_command.h"
 
 namespace po = boost::program_options;
-namespace fs = std::filesystem;
 using palisade::control::VerifyOptions;
 using palisade::control::VerifyTotals;
 
@@ -30,28 +29,16 @@ constexpr const char* kUsage =
     "      rte_acl tables; --stats prints rules, policy sets, categories, build time and\n"
     "      memory per address family.\n";
 
-// Directories expand to their *.yaml files, sorted, so runs are reproducible.
+// Directories expand to their manifests; an empty directory is an error, not a silent pass.
 std::vector<std::string> expand(const std::vector<std::string>& args, bool& ok) {
   std::vector<std::string> out;
   for (const std::string& arg : args) {
-    std::error_code ec;
-    if (fs::is_directory(arg, ec)) {
-      std::vector<std::string> files;
-      for (const auto& entry : fs::directory_iterator(arg)) {
-        const std::string ext = entry.path().extension().string();
-        if (entry.is_regular_file() && (ext == ".yaml" || ext == ".yml")) {
-          files.push_back(entry.path().string());
-        }
-      }
-      std::ranges::sort(files);
-      if (files.empty()) {
-        std::cerr << "palisadectl: " << arg << ": no .yaml files in this directory\n";
-        ok = false;
-      }
-      out.insert(out.end(), files.begin(), files.end());
-    } else {
-      out.push_back(arg);
+    std::vector<std::string> files = palisade::control::manifest_files(arg);
+    if (files.empty()) {
+      std::cerr << "palisadectl: " << arg << ": no .yaml files in this directory\n";
+      ok = false;
     }
+    out.insert(out.end(), files.begin(), files.end());
   }
   return out;
 }

@@ -278,18 +278,7 @@ std::vector<Policy> decode_calico_policy(const Meta& meta, const YamlReader& spe
       p.egress.push_back(read_rule(r, meta, global_policy));
     }
   }
-  if (auto types = spec.get("types"); types && !types->items().empty()) {
-    for (const YamlReader& t : types->items()) {
-      std::string type = t.str();
-      if (type == "Ingress") {
-        p.types_ingress = true;
-      } else if (type == "Egress") {
-        p.types_egress = true;
-      } else {
-        t.fail("\"" + type + "\" is not Ingress or Egress");
-      }
-    }
-  } else {
+  if (!read_policy_types(spec.get("types"), p)) {
     // Calico's inference: Egress alone when only egress rules exist, both when both do,
     // otherwise Ingress.
     p.types_egress = !p.egress.empty();

@@ -102,6 +102,23 @@ std::variant<EndpointSelector, Entity> read_endpoint_selector(const YamlReader& 
   return out;
 }
 
+// matchName / matchPattern entries, as toFQDNs and rules.dns both write them.
+std::vector<DnsRule> read_dns_rules(const YamlReader& list) {
+  std::vector<DnsRule> out;
+  for (const YamlReader& item : list.items()) {
+    item.allow_only({"matchName", "matchPattern"});
+    DnsRule d;
+    if (auto n = item.get("matchName")) {
+      d.match_name = n->str();
+    }
+    if (auto p = item.get("matchPattern")) {
+      d.match_pattern = p->str();
+    }
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
 std::vector<PeerMatch> read_l3(const YamlReader& r, bool ingress, bool deny,
                                const Context& ctx, bool& had_l3) {
   const std::string from = ingress ? "from" : "to";
@@ -179,18 +196,7 @@ std::vector<PeerMatch> read_l3(const YamlReader& r, bool ingress, bool deny,
       }
       had_l3 = true;
       PeerMatch peer;
-      peer.fqdns.emplace();
-      for (const YamlReader& item : fqdns->items()) {
-        item.allow_only({"matchName", "matchPattern"});
-        DnsRule d;
-        if (auto n = item.get("matchName")) {
-          d.match_name = n->str();
-        }
-        if (auto p = item.get("matchPattern")) {
-          d.match_pattern = p->str();
-        }
-        peer.fqdns->push_back(std::move(d));
-      }
+      peer.fqdns = read_dns_rules(*fqdns);
       if (!peer.fqdns->empty()) {
         out.push_back(std::move(peer));
       }
@@ -269,17 +275,7 @@ std::optional<std::vector<L4>> read_l4(const YamlReader& r, bool ingress, bool d
           if (ingress) {
             d->fail("DNS rules are not allowed on ingress");
           }
-          for (const YamlReader& item : d->items()) {
-            item.allow_only({"matchName", "matchPattern"});
-            DnsRule rule;
-            if (auto n = item.get("matchName")) {
-              rule.match_name = n->str();
-            }
-            if (auto p = item.get("matchPattern")) {
-              rule.match_pattern = p->str();
-            }
-            dns.push_back(std::move(rule));
-          }
+          dns = read_dns_rules(*d);
         }
       }
       auto ports = entry.get("ports");

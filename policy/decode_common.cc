@@ -62,6 +62,23 @@ std::vector<Cidr> read_cidrs(const YamlReader& r) {
   return out;
 }
 
+bool read_policy_types(const std::optional<YamlReader>& list, Policy& p) {
+  if (!list || list->items().empty()) {
+    return false;
+  }
+  for (const YamlReader& t : list->items()) {
+    const std::string type = t.str();
+    if (type == "Ingress") {
+      p.types_ingress = true;
+    } else if (type == "Egress") {
+      p.types_egress = true;
+    } else {
+      t.fail("\"" + type + "\" is not Ingress or Egress");
+    }
+  }
+  return true;
+}
+
 uint8_t read_protocol(const YamlReader& r) {
   std::string text = r.str();
   std::optional<uint8_t> proto = parse_protocol(text);

@@ -163,18 +163,7 @@ std::vector<Policy> decode_k8s_network_policy(const Meta& meta, const YamlReader
   p.applies_to.dialect = Dialect::Kubernetes;
   p.applies_to.selector = read_label_selector(spec.at("podSelector")).value_or(Selector());
   p.applies_to.scope = Scope{Scope::Kind::Namespace, meta.ns, Selector(), false, false};
-  if (auto types = spec.get("policyTypes"); types && !types->items().empty()) {
-    for (const YamlReader& t : types->items()) {
-      std::string type = t.str();
-      if (type == "Ingress") {
-        p.types_ingress = true;
-      } else if (type == "Egress") {
-        p.types_egress = true;
-      } else {
-        t.fail("\"" + type + "\" is not Ingress or Egress");
-      }
-    }
-  } else {
+  if (!read_policy_types(spec.get("policyTypes"), p)) {
     // The API server's defaulting: Ingress always; Egress when egress rules are present.
     p.types_ingress = true;
     auto egress = spec.get("egress");

@@ -37,5 +37,8 @@ Selector read_calico_selector(const YamlReader& r);
 std::vector<Cidr> read_cidrs(const YamlReader& r);
 Cidr read_cidr(const YamlReader& r);
 uint8_t read_protocol(const YamlReader& r);
+// A `types` / `policyTypes` list into the policy's ingress and egress flags. False when the
+// list is missing or empty (each dialect then infers the types its own way).
+bool read_policy_types(const std::optional<YamlReader>& list, Policy& p);
 
 }  // namespace palisade::policy::detail

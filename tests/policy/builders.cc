@@ -2,6 +2,15 @@
 
 #include <gtest/gtest.h>
 
+namespace palisade::policy {
+void PrintTo(ErrorCode code, std::ostream* os) {
+  static constexpr const char* kNames[] = {"InvalidField", "UnknownField", "MissingField",
+                                           "Unsupported", "LimitExceeded", "NotFound", "Io",
+                                           "Syntax"};
+  *os << kNames[static_cast<size_t>(code)];
+}
+}  // namespace palisade::policy
+
 namespace palisade::testing {
 
 using namespace policy;

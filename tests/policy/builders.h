@@ -2,12 +2,18 @@
 #pragma once
 
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
 #include "policy/decode.h"
 #include "policy/evaluator.h"
 #include "policy/snapshot.h"
+
+namespace palisade::policy {
+// Error codes print by name in test failures.
+void PrintTo(ErrorCode code, std::ostream* os);
+}  // namespace palisade::policy
 
 namespace palisade::testing {
 

@@ -8,10 +8,6 @@
 
 namespace palisade::policy {
 
-void PrintTo(ErrorCode code, std::ostream* os) {
-  *os << "ErrorCode(" << static_cast<int>(code) << ")";
-}
-
 namespace {
 
 using testing::decode_error;
