@@ -180,9 +180,11 @@ AddressSet PeerLowering::address_part(const PeerMatch& m, const Endpoint& judged
       return {};
     }
     AddressSet answered;
-    for (const auto& [ip, name] : dns_) {
-      if (std::ranges::any_of(*m.fqdns, [&](const DnsRule& d) { return dns_rule_matches(d, name); })) {
-        answered.add(ip);
+    for (const auto& answer : dns_) {
+      const std::string& name = answer.second;
+      if (std::ranges::any_of(*m.fqdns,
+                              [&](const DnsRule& d) { return dns_rule_matches(d, name); })) {
+        answered.add(answer.first);
       }
     }
     a = a.intersect(answered);
