@@ -73,16 +73,25 @@ class Builder {
     }
     out_.verdicts.emplace_back();  // index 0: rte_acl's "no match"
     for (const Endpoint& ep : snap_.endpoints) {
+      // An address belongs to its first endpoint, on this node or not (as endpoint_at()
+      // decides); only the addresses whose owner is judged here are bound.
+      std::vector<IpAddr> owned;
+      for (const IpAddr& ip : ep.ips) {
+        if (bound_.insert(ip).second) {
+          owned.push_back(ip);
+        }
+      }
       if (options_.node && ep.node != *options_.node) {
         continue;
       }
       const uint32_t egress = set_for(ep, Direction::Egress);
       const uint32_t ingress = set_for(ep, Direction::Ingress);
-      for (const IpAddr& ip : ep.ips) {
-        if (bound_.insert(ip).second) {  // an address belongs to its first endpoint
-          out_.endpoints.push_back(
-              {ip, egress, ingress, ep.ns.empty() ? ep.name : ep.ns + "/" + ep.name});
-        }
+      for (const IpAddr& ip : owned) {
+        out_.endpoints.push_back(
+            {ip, egress, ingress, ep.ns.empty() ? ep.name : ep.ns + "/" + ep.name});
+      }
+      if (error_) {
+        return *error_;
       }
       for (uint8_t family : {uint8_t{4}, uint8_t{6}}) {
         if (out_.rules(family).size() > options_.max_rules) {
@@ -199,7 +208,17 @@ class Builder {
                                           : rules[i].action == Action::Deny ? VerdictEntry::Kind::Deny
                                                                             : VerdictEntry::Kind::Pass;
           const uint32_t v = add_verdict({kind, tier_index, policy_index, static_cast<int32_t>(i)});
+          const size_t before = out_.rules_v4.size() + out_.rules_v6.size();
           lower_rule(set, category, priority--, v, rules[i], ep);
+          const size_t made = out_.rules_v4.size() + out_.rules_v6.size() - before;
+          if (made > options_.max_rules_per_policy_rule && !error_) {
+            error_ = Error{ErrorCode::LimitExceeded, p->source,
+                           p->ns.empty() ? p->name : p->ns + "/" + p->name, rules[i].origin,
+                           "this rule expands into " + std::to_string(made) +
+                               " ACL rules (limit " +
+                               std::to_string(options_.max_rules_per_policy_rule) +
+                               "); negations on both sides (notSelector, notNets) multiply"};
+          }
         }
       }
       const bool isolating =
@@ -354,6 +373,7 @@ class Builder {
   PolicyIndex index_;
   CompiledPolicy out_;
   std::set<IpAddr> bound_;
+  std::optional<Error> error_;  // the first limit crossed while emitting
   Direction direction_ = Direction::Ingress;  // of the set being emitted
   std::map<std::string, uint8_t, std::less<>> tier_category_;
   std::map<std::string, uint32_t, std::less<>> set_ids_;

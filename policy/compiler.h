@@ -1,5 +1,5 @@
 // The compiler: a snapshot into ACL rules and a verdict table (CompiledPolicy), exact with
-// respect to the reference evaluator (tests/policy/differential_test.cc holds it to that).
+// respect to the reference evaluator (tests/dataplane/differential_test.cc holds it to that).
 //
 // Endpoints whose applied policies are the same share one policy set, and so one rule list:
 // the cost grows with distinct policy sets, not with pods. A set is keyed by its direction,
@@ -27,10 +27,14 @@ struct CompileOptions {
   std::optional<std::string> node;  // compile only this node's endpoints; all when unset
   // Addresses DNS answers gave, with the name asked: the members of toFQDNs peers.
   std::vector<std::pair<IpAddr, std::string>> dns;
-  // A bound on the rules of one family, so that a policy that explodes into prefixes and
-  // port ranges is an error before it is an out-of-memory: 1M rules is ~100 MiB of rule
-  // memory in rte_acl before its tries.
-  size_t max_rules = 1'000'000;
+  // A bound on the rules of one family, so that policies that explode into prefixes and
+  // port ranges are an error before they are minutes of rte_acl build: (50k pods, 5k
+  // policies) needs ~100k; 250k IPv6 rules take ~20 s to build on a small machine.
+  size_t max_rules = 250'000;
+  // A bound on what one rule of one policy may expand into. A rule with notSelector or
+  // notNets on both sides is the product of two complements (three dual-stack pods can make
+  // 30k IPv6 rules): the error names the policy and the rule.
+  size_t max_rules_per_policy_rule = 50'000;
 };
 
 Result<CompiledPolicy> compile(const Snapshot& snap, const CompileOptions& options = {});

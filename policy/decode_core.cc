@@ -117,6 +117,9 @@ ObjectBody decode_core(const Meta& meta, const YamlReader& doc) {
   }
   if (auto status = doc.get("status")) {
     pod.ips = read_pod_ips(*status);
+    if (auto phase = status->get("phase")) {
+      pod.finished = phase->str() == "Succeeded" || phase->str() == "Failed";
+    }
   }
   return pod;
 }

@@ -203,6 +203,8 @@ struct Pod {
   std::string ns, name, node, service_account;
   Labels labels;
   bool host_network = false;
+  // Succeeded or Failed: the pod has ended, and its address may already be another pod's.
+  bool finished = false;
   std::vector<IpAddr> ips;
   std::vector<NamedPort> named_ports;
 };

@@ -124,6 +124,9 @@ SnapshotBuild build_snapshot(const std::vector<Object>& objects, const Failsafe&
               add_address(n, ip);
             }
           } else if constexpr (std::is_same_v<T, Pod>) {
+            if (body.finished) {
+              return;  // an ended pod is no endpoint, as in Calico: its address is released
+            }
             if (body.host_network) {
               // Not an endpoint: its traffic is its node's traffic.
               if (!body.node.empty()) {

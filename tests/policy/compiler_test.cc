@@ -106,6 +106,33 @@ TEST(Compile, TooManyRulesIsALimitErrorNotATruncation) {
   EXPECT_NE(p.error().message.find("limit of 3"), std::string::npos);
 }
 
+TEST(Compile, ARuleThatExplodesIsALimitErrorNamingIt) {
+  // notSelector on both sides: the product of two complements, 128 prefixes a side in IPv6.
+  auto snap = snapshot({ns("prod"), pod("prod", "a", "10.1.0.1"),
+                        "{apiVersion: v1, kind: Pod, metadata: {name: b, namespace: prod}, spec: "
+                        "{nodeName: node-a}, status: {podIPs: [{ip: 10.1.0.2}, {ip: 'fd00::2'}]}}",
+                        gnp("wide", "{selector: all(), egress: [{action: Deny, source: "
+                                    "{notSelector: all()}, destination: {notSelector: all()}}]}")});
+  CompileOptions options;
+  options.max_rules_per_policy_rule = 1000;
+  Result<CompiledPolicy> p = compile(*snap, options);
+  ASSERT_FALSE(p.has_value());
+  EXPECT_EQ(p.error().code, ErrorCode::LimitExceeded);
+  EXPECT_EQ(p.error().object, "wide");
+  EXPECT_EQ(p.error().field, "spec.egress[0]");
+  EXPECT_NE(p.error().message.find("limit 1000"), std::string::npos);
+}
+
+TEST(Compile, AnAddressBelongsToItsFirstEndpointOnWhicheverNode) {
+  // Two pods report one address: the first (by namespace/name) owns it, as the reference
+  // evaluator decides, even when only the other one's node is compiled.
+  auto snap = snapshot({ns("app"), pod("app", "a-old", "10.1.0.5", "{}", "", "node-b"),
+                        pod("app", "b-new", "10.1.0.5", "{}", "", "node-a")});
+  CompileOptions options;
+  options.node = "node-a";
+  EXPECT_TRUE(compile(*snap, options).value().endpoints.empty());
+}
+
 TEST(Compile, LogRulesAddNoAclRule) {
   auto with_log = snapshot({ns("prod"), pod("prod", "a", "10.1.0.1"),
                             gnp("p", "{selector: all(), ingress: [{action: Log}, {action: Allow}]}")});

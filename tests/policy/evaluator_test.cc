@@ -171,6 +171,18 @@ TEST(Nodes, HostNetworkPodIsItsNodesTrafficNotAnEndpoint) {
   EXPECT_EQ(verdict(*snap, flow("192.168.0.10", "10.1.0.2", "TCP", 80)), "allow by node");
 }
 
+TEST(Nodes, AnEndedPodIsNoEndpointAndItsAddressGoesToTheNewOne) {
+  // A finished pod keeps its IP in its status while a new pod gets it: only the live pod owns it.
+  std::string ended = "{apiVersion: v1, kind: Pod, metadata: {name: a-old, namespace: prod, "
+                      "labels: {app: web}}, spec: {nodeName: node-b}, status: {phase: Succeeded, "
+                      "podIP: 10.1.0.2}}";
+  auto snap = snapshot({kProd, kWeb, kDb, ended, knp("prod", "deny", "{podSelector: {}}")});
+  const Endpoint* owner = snap->endpoint_at(*IpAddr::parse("10.1.0.2"));
+  ASSERT_NE(owner, nullptr);
+  EXPECT_EQ(owner->name, "db");
+  EXPECT_EQ(snap->endpoints.size(), 2u);
+}
+
 TEST(HostEndpoints, NoPolicyMeansDenyUnlessTheAllowProfile) {
   std::string hep = "{apiVersion: projectcalico.org/v3, kind: HostEndpoint, metadata: {name: "
                     "h, labels: {role: host}}, spec: {node: node-a, expectedIPs: [192.168.0.10]}}";
