@@ -1,6 +1,8 @@
 #include "dataplane/endpoint_table.h"
 
+#include <algorithm>
 #include <atomic>
+#include <set>
 #include <cstring>
 #include <string>
 
@@ -38,41 +40,70 @@ rte_hash* make(const char* family, uint32_t key_len, uint32_t entries) {
 
 }  // namespace
 
+uint32_t host_order(const policy::IpAddr& ip) {
+  return (uint32_t{ip.bytes[0]} << 24) | (uint32_t{ip.bytes[1]} << 16) |
+         (uint32_t{ip.bytes[2]} << 8) | ip.bytes[3];
+}
+
 policy::Result<std::unique_ptr<EndpointTable>> EndpointTable::build(
     const policy::CompiledPolicy& p) {
   std::unique_ptr<EndpointTable> t(new EndpointTable());
   const auto entries = static_cast<uint32_t>(p.endpoints.size());
-  t->v4_ = make("4", 4, entries);
+  // A /32 route needs the tbl8 group of its /24: one group per distinct /24.
+  std::set<uint32_t> slash24;
+  for (const policy::EndpointBinding& b : p.endpoints) {
+    if (b.ip.family == 4) {
+      slash24.insert(host_order(b.ip) >> 8);
+    }
+  }
+  const std::string name = "palisade-ep4-" + std::to_string(g_serial.fetch_add(1));
+  rte_lpm_config config{};
+  config.max_rules = std::max<uint32_t>(entries, 16);
+  config.number_tbl8s = static_cast<uint32_t>(slash24.size()) + 1;
+  t->v4_ = rte_lpm_create(name.c_str(), SOCKET_ID_ANY, &config);
   t->v6_ = make("6", 16, entries);
   if (t->v4_ == nullptr || t->v6_ == nullptr) {
-    return policy::Error{policy::ErrorCode::LimitExceeded, "rte_hash", {}, {},
+    return policy::Error{policy::ErrorCode::LimitExceeded, "endpoint table", {}, {},
                          "cannot create the endpoint table for " + std::to_string(entries) +
                              " addresses: " + rte_strerror(rte_errno)};
   }
+  constexpr uint32_t kMaxNextHop = (1u << 24) - 1;  // rte_lpm's next hops are 24 bits
   for (const policy::EndpointBinding& b : p.endpoints) {
-    rte_hash* h = b.ip.family == 4 ? t->v4_ : t->v6_;
-    if (rte_hash_add_key_data(h, b.ip.bytes.data(), pack(b.egress_set, b.ingress_set)) != 0) {
-      return policy::Error{policy::ErrorCode::LimitExceeded, "rte_hash", b.name, {},
-                           "cannot add " + b.ip.to_string() + " to the endpoint table"};
+    int rc = 0;
+    if (b.ip.family == 4) {
+      if (t->sets_.size() > kMaxNextHop) {
+        rc = -ENOSPC;
+      } else {
+        rc = rte_lpm_add(t->v4_, host_order(b.ip), 32, static_cast<uint32_t>(t->sets_.size()));
+        t->sets_.push_back({b.egress_set, b.ingress_set});
+      }
+    } else {
+      rc = rte_hash_add_key_data(t->v6_, b.ip.bytes.data(), pack(b.egress_set, b.ingress_set));
+    }
+    if (rc != 0) {
+      return policy::Error{policy::ErrorCode::LimitExceeded, "endpoint table", b.name, {},
+                           "cannot add " + b.ip.to_string() + ": " + rte_strerror(-rc)};
     }
   }
   return t;
 }
 
 EndpointTable::~EndpointTable() {
-  rte_hash_free(v4_);
+  rte_lpm_free(v4_);
   rte_hash_free(v6_);
 }
 
 void EndpointTable::lookup_v4(const rte_be32_t* const* addrs, uint32_t n,
                               EndpointSets* out) const {
-  void* data[RTE_HASH_LOOKUP_BULK_MAX];
-  uint64_t hits = 0;
-  // rte_hash takes `const void**`: the addresses are only read.
-  rte_hash_lookup_bulk_data(v4_, const_cast<const void**>(reinterpret_cast<const void* const*>(addrs)),
-                            n, &hits, data);
+  uint32_t ips[RTE_HASH_LOOKUP_BULK_MAX];
+  uint32_t hops[RTE_HASH_LOOKUP_BULK_MAX];
   for (uint32_t i = 0; i < n; ++i) {
-    out[i] = (hits >> i) & 1 ? unpack(data[i]) : EndpointSets{};
+    ips[i] = rte_be_to_cpu_32(*addrs[i]);
+  }
+  rte_lpm_lookup_bulk(v4_, ips, hops, n);
+  for (uint32_t i = 0; i < n; ++i) {
+    out[i] = (hops[i] & RTE_LPM_LOOKUP_SUCCESS) != 0 ? sets_[hops[i] & 0x00ffffff]
+                                                     : EndpointSets{};
   }
 }
 
@@ -87,8 +118,12 @@ void EndpointTable::lookup_v6(const uint8_t* const* addrs, uint32_t n, EndpointS
 }
 
 EndpointSets EndpointTable::lookup(const policy::IpAddr& ip) const {
+  if (ip.family == 4) {
+    uint32_t hop = 0;
+    return rte_lpm_lookup(v4_, host_order(ip), &hop) == 0 ? sets_[hop] : EndpointSets{};
+  }
   void* data = nullptr;
-  if (rte_hash_lookup_data(ip.family == 4 ? v4_ : v6_, ip.bytes.data(), &data) < 0) {
+  if (rte_hash_lookup_data(v6_, ip.bytes.data(), &data) < 0) {
     return {};
   }
   return unpack(data);
