@@ -29,7 +29,7 @@ if [ "$fuzz_seconds" -gt 0 ]; then
       -Db_lundef=false || exit 1
   fi
   ninja -C build-fuzz || exit 1
-  for target in selector_fuzz manifest_fuzz; do
+  for target in selector_fuzz manifest_fuzz packet_fuzz; do
     corpus=$(mktemp -d)
     cp tests/fuzz/corpus/"${target%_fuzz}"/* "$corpus"/
     echo "== fuzzing $target for ${fuzz_seconds}s"
