@@ -117,6 +117,7 @@ std::optional<Drop> parse_ipv4(const uint8_t* h, uint32_t avail, ParsedPacket& o
   const uint32_t payload = total - header;
   if (out.fragment) {
     out.fragment_id = read16(h + 4);
+    out.fragment_bytes = static_cast<uint16_t>(payload);
     if (uint32_t{out.fragment_offset} + payload > 65535) {
       return Drop::OversizedFragment;
     }
@@ -174,6 +175,7 @@ std::optional<Drop> parse_ipv6(const uint8_t* h, uint32_t avail, ParsedPacket& o
         out.more_fragments = more;
         out.fragment_offset = offset;
         out.fragment_id = read32(x + 4);
+        out.fragment_bytes = static_cast<uint16_t>(end - pos - 8);
         if (uint32_t{offset} + (end - pos - 8) > 65535) {
           return Drop::OversizedFragment;
         }

@@ -33,6 +33,7 @@ struct ParsedPacket {
   bool first_fragment = false;
   uint32_t fragment_id = 0;
   uint16_t fragment_offset = 0;  // in bytes
+  uint16_t fragment_bytes = 0;   // bytes of the datagram this fragment carries
   bool more_fragments = false;
 };
 

@@ -195,6 +195,7 @@ TEST(Fragments, TcpFragmentAtOffsetEightIsAnOverlapAttack) {
   EXPECT_TRUE(p.fragment);
   EXPECT_FALSE(p.first_fragment);
   EXPECT_EQ(p.fragment_offset, 24);
+  EXPECT_EQ(p.fragment_bytes, 16);
   EXPECT_EQ(p.l4_offset, 0);  // later fragments have no ports
 }
 
@@ -258,6 +259,7 @@ TEST(Ipv6, FirstFragmentMustHoldTheWholeChain) {
   EXPECT_TRUE(p.fragment);
   EXPECT_EQ(p.l4_offset, 0);
   EXPECT_EQ(p.proto, 17);
+  EXPECT_EQ(p.fragment_bytes, 8);  // after the fragment header
 }
 
 TEST(Ipv6, AtomicFragmentIsNoFragment) {
