@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "control/classbench_export.h"
+#include "control/command_line.h"
 #include "control/file_list.h"
 #include "control/scenario.h"
 #include "dataplane/acl_tables.h"
@@ -57,11 +58,7 @@ int compile_command(const std::vector<std::string>& args) {
       "export-classbench", po::value<std::string>(),
       "write DIR/rules4.cb, rules6.cb and trace4.cb for dpdk-test-acl")(
       "files", po::value<std::vector<std::string>>(), "scenario files, manifests or directories");
-  po::positional_options_description pos;
-  pos.add("files", -1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
-  po::notify(vm);
+  const po::variables_map vm = parse_command_line(args, desc);
   if (!vm.count("files")) {
     std::cerr << "palisadectl compile: no file given\n";
     return 2;

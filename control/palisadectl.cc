@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "control/compiled_engine.h"
+#include "control/command_line.h"
 #include "control/file_list.h"
 #include "control/verify.h"
 #include "control/compile_command.h"
@@ -49,11 +50,7 @@ int verify(const std::vector<std::string>& args) {
                      "reference | compiled | dataplane | all")(
       "quiet,q", po::bool_switch(), "print only failures and the totals")(
       "files", po::value<std::vector<std::string>>(), "scenario files or directories");
-  po::positional_options_description pos;
-  pos.add("files", -1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
-  po::notify(vm);
+  const po::variables_map vm = palisade::control::parse_command_line(args, desc);
   if (!vm.count("files")) {
     std::cerr << "palisadectl verify: no scenario file given\n" << kUsage;
     return 2;
