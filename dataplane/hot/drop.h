@@ -22,6 +22,19 @@ enum class Drop : uint8_t {
   TruncatedL4,         // an L4 header that does not fit in the IP payload
   BadTcpHeader,        // TCP data offset below 5 or past the payload
   ImpossibleTcpFlags,  // SYN+FIN, SYN+RST, FIN+RST, no flags at all
+  // The forwarding path (dataplane/worker): reasons beyond the parser's.
+  TaggedOnPodPort,     // a pod port carries only untagged frames
+  SpoofedSource,       // a pod port frame whose source MAC or IP is not its pod's
+  UnboundPort,         // a pod port with no pod behind it in this generation
+  NotReady,            // no policy compiled yet: nothing is forwarded before it is
+  PolicyDenied,        // the source's egress or the destination's ingress denied it
+  ConnectionCut,       // an established connection a newer policy generation denies
+  IcmpErrorNoConnection,  // an ICMP error about no connection that exists
+  ConntrackFull,       // an allowed new connection with no room to track it
+  TtlExceeded,         // TTL or hop limit would reach 0
+  NoRoute,             // no local pod owns the destination and no uplink is configured
+  NotForwarded,        // ARP/NDP other than requests we answer, link-local, multicast
+  TxFull,              // the output queue did not take it
   Count,
 };
 
@@ -30,7 +43,10 @@ inline constexpr std::array<std::string_view, static_cast<size_t>(Drop::Count)> 
     "bad_ip_checksum",  "bad_extension_chain",  "tiny_fragment",
     "overlapping_fragment", "oversized_fragment", "orphan_fragment", "too_many_fragments",
     "truncated_l4",     "bad_tcp_header",
-    "impossible_tcp_flags"};
+    "impossible_tcp_flags", "tagged_on_pod_port", "spoofed_source", "unbound_port",
+    "not_ready",        "policy_denied",        "connection_cut", "icmp_error_no_connection",
+    "conntrack_full",   "ttl_exceeded",         "no_route",       "not_forwarded",
+    "tx_full"};
 static_assert(kDropName.back() != std::string_view{});
 
 }  // namespace palisade::dataplane
