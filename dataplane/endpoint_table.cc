@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <set>
 #include <cstring>
 #include <string>
@@ -15,13 +16,17 @@ namespace {
 
 std::atomic<uint64_t> g_serial{0};  // rte_hash names must be unique
 
-// Both set ids in the hash's data word: egress in the high half, ingress in the low.
-void* pack(uint32_t egress, uint32_t ingress) {
-  return reinterpret_cast<void*>((uint64_t{egress} << 32) | ingress);
+constexpr uint32_t kMaxSetId = (1u << 24) - 1;
+
+// Both set ids and the port in the hash's data word: egress, ingress (24 bits each), port.
+void* pack(const EndpointSets& s) {
+  return reinterpret_cast<void*>((uint64_t{s.egress} << 40) | (uint64_t{s.ingress} << 16) |
+                                 s.port);
 }
 EndpointSets unpack(void* data) {
   const auto v = reinterpret_cast<uint64_t>(data);
-  return {static_cast<uint32_t>(v >> 32), static_cast<uint32_t>(v)};
+  return {static_cast<uint32_t>(v >> 40), static_cast<uint32_t>(v >> 16) & kMaxSetId,
+          static_cast<uint16_t>(v)};
 }
 
 rte_hash* make(const char* family, uint32_t key_len, uint32_t entries) {
@@ -46,43 +51,57 @@ uint32_t host_order(const policy::IpAddr& ip) {
 }
 
 policy::Result<std::unique_ptr<EndpointTable>> EndpointTable::build(
-    const policy::CompiledPolicy& p) {
+    const policy::CompiledPolicy& p, const std::vector<LocalRoute>& local) {
+  // One entry per address: the endpoint's sets, and the local port where there is one.
+  std::map<policy::IpAddr, EndpointSets> entries;
+  std::map<policy::IpAddr, std::string> names;
+  for (const policy::EndpointBinding& b : p.endpoints) {
+    if (b.egress_set > kMaxSetId || b.ingress_set > kMaxSetId) {
+      return policy::Error{policy::ErrorCode::LimitExceeded, "endpoint table", b.name, {},
+                           "more than 2^24 policy sets"};
+    }
+    entries[b.ip] = {b.egress_set, b.ingress_set, EndpointSets::kRemote};
+    names[b.ip] = b.name;
+  }
+  for (const LocalRoute& r : local) {
+    entries[r.ip].port = r.port;
+  }
   std::unique_ptr<EndpointTable> t(new EndpointTable());
-  const auto entries = static_cast<uint32_t>(p.endpoints.size());
+  const auto count = static_cast<uint32_t>(entries.size());
   // A /32 route needs the tbl8 group of its /24: one group per distinct /24.
   std::set<uint32_t> slash24;
-  for (const policy::EndpointBinding& b : p.endpoints) {
-    if (b.ip.family == 4) {
-      slash24.insert(host_order(b.ip) >> 8);
+  for (const auto& [ip, sets] : entries) {
+    if (ip.family == 4) {
+      slash24.insert(host_order(ip) >> 8);
     }
   }
   const std::string name = "palisade-ep4-" + std::to_string(g_serial.fetch_add(1));
   rte_lpm_config config{};
-  config.max_rules = std::max<uint32_t>(entries, 16);
+  config.max_rules = std::max<uint32_t>(count, 16);
   config.number_tbl8s = static_cast<uint32_t>(slash24.size()) + 1;
   t->v4_ = rte_lpm_create(name.c_str(), SOCKET_ID_ANY, &config);
-  t->v6_ = make("6", 16, entries);
+  t->v6_ = make("6", 16, count);
   if (t->v4_ == nullptr || t->v6_ == nullptr) {
     return policy::Error{policy::ErrorCode::LimitExceeded, "endpoint table", {}, {},
-                         "cannot create the endpoint table for " + std::to_string(entries) +
+                         "cannot create the endpoint table for " + std::to_string(count) +
                              " addresses: " + rte_strerror(rte_errno)};
   }
   constexpr uint32_t kMaxNextHop = (1u << 24) - 1;  // rte_lpm's next hops are 24 bits
-  for (const policy::EndpointBinding& b : p.endpoints) {
+  for (const auto& [ip, sets] : entries) {
     int rc = 0;
-    if (b.ip.family == 4) {
+    if (ip.family == 4) {
       if (t->sets_.size() > kMaxNextHop) {
         rc = -ENOSPC;
       } else {
-        rc = rte_lpm_add(t->v4_, host_order(b.ip), 32, static_cast<uint32_t>(t->sets_.size()));
-        t->sets_.push_back({b.egress_set, b.ingress_set});
+        rc = rte_lpm_add(t->v4_, host_order(ip), 32, static_cast<uint32_t>(t->sets_.size()));
+        t->sets_.push_back(sets);
       }
     } else {
-      rc = rte_hash_add_key_data(t->v6_, b.ip.bytes.data(), pack(b.egress_set, b.ingress_set));
+      rc = rte_hash_add_key_data(t->v6_, ip.bytes.data(), pack(sets));
     }
     if (rc != 0) {
-      return policy::Error{policy::ErrorCode::LimitExceeded, "endpoint table", b.name, {},
-                           "cannot add " + b.ip.to_string() + ": " + rte_strerror(-rc)};
+      return policy::Error{policy::ErrorCode::LimitExceeded, "endpoint table", names[ip], {},
+                           "cannot add " + ip.to_string() + ": " + rte_strerror(-rc)};
     }
   }
   return t;

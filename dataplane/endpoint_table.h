@@ -18,13 +18,24 @@
 
 namespace palisade::dataplane {
 
+// An address's policy sets and, for a pod on one of this node's ports, that port.
 struct EndpointSets {
+  static constexpr uint16_t kRemote = 0xffff;  // not behind a local port: route to the uplink
   uint32_t egress = 0, ingress = 0;  // 0: not an endpoint judged here
+  uint16_t port = kRemote;
+};
+
+// A local pod's address and the port it is behind.
+struct LocalRoute {
+  policy::IpAddr ip;
+  uint16_t port = 0;
 };
 
 class EndpointTable {
  public:
-  static policy::Result<std::unique_ptr<EndpointTable>> build(const policy::CompiledPolicy& p);
+  // Set ids must fit in 24 bits (the IPv6 table packs both ids and the port in one word).
+  static policy::Result<std::unique_ptr<EndpointTable>> build(
+      const policy::CompiledPolicy& p, const std::vector<LocalRoute>& local = {});
   ~EndpointTable();
   EndpointTable(const EndpointTable&) = delete;
   EndpointTable& operator=(const EndpointTable&) = delete;

@@ -30,6 +30,8 @@ enum class Drop : uint8_t {
   PolicyDenied,        // the source's egress or the destination's ingress denied it
   ConnectionCut,       // an established connection a newer policy generation denies
   IcmpErrorNoConnection,  // an ICMP error about no connection that exists
+  NoConnection,        // a TCP segment other than a SYN, or an ICMP echo reply, of no
+                       // connection that exists (a reply to nothing; Linux: ctstate INVALID)
   ConntrackFull,       // an allowed new connection with no room to track it
   TtlExceeded,         // TTL or hop limit would reach 0
   NoRoute,             // no local pod owns the destination and no uplink is configured
@@ -44,7 +46,7 @@ inline constexpr std::array<std::string_view, static_cast<size_t>(Drop::Count)> 
     "overlapping_fragment", "oversized_fragment", "orphan_fragment", "too_many_fragments",
     "truncated_l4",     "bad_tcp_header",
     "impossible_tcp_flags", "tagged_on_pod_port", "spoofed_source", "unbound_port",
-    "not_ready",        "policy_denied",        "connection_cut", "icmp_error_no_connection",
+    "not_ready",        "policy_denied",        "connection_cut", "icmp_error_no_connection", "no_connection",
     "conntrack_full",   "ttl_exceeded",         "no_route",       "not_forwarded",
     "tx_full"};
 static_assert(kDropName.back() != std::string_view{});

@@ -30,6 +30,111 @@ bool ipv4_checksum_ok(const uint8_t* h, uint32_t len) {
   return sum == 0xffff;
 }
 
+bool is_icmp_error(L3Kind kind, uint8_t proto, uint8_t type) {
+  if (kind == L3Kind::Ipv4 && proto == kIcmp) {
+    // Destination Unreachable, Time Exceeded, Parameter Problem (RFC 792). Source Quench
+    // (deprecated, RFC 6633) and Redirect are ordinary ICMP, judged by policy like echo.
+    return type == 3 || type == 11 || type == 12;
+  }
+  // Destination Unreachable, Packet Too Big, Time Exceeded, Parameter Problem (RFC 4443).
+  return kind == L3Kind::Ipv6 && proto == kIcmpV6 && type >= 1 && type <= 4;
+}
+
+// The ports of the L4 header an ICMP error quotes: RFC 792 guarantees its first 8 bytes, and
+// those hold the ports of TCP, UDP, UDP-Lite and SCTP, and an echo's identifier.
+std::optional<Drop> parse_quoted_l4(const uint8_t* l4, uint32_t avail, ParsedPacket& out) {
+  const uint8_t icmp = out.kind == L3Kind::Ipv4 ? kIcmp : kIcmpV6;
+  const uint8_t p = out.inner_proto;
+  if (p != kTcp && p != kUdp && p != kUdpLite && p != kSctp && p != icmp) {
+    return std::nullopt;  // no ports to look the connection up by
+  }
+  if (avail < 8) {
+    return Drop::TruncatedL4;
+  }
+  if (p != icmp) {
+    out.inner_sport = read16(l4);
+    out.inner_dport = read16(l4 + 2);
+  } else if (l4[0] == 8 || l4[0] == 0 || l4[0] == 128 || l4[0] == 129) {
+    out.inner_sport = out.inner_dport = read16(l4 + 4);  // echo request/reply: identifier
+  }
+  return std::nullopt;
+}
+
+// The packet an ICMP error quotes, `avail` bytes of it at q: an IP header of the outer
+// packet's family and the first bytes of its payload. Reasons, the same for both families:
+// bytes missing for what must be read (the fixed header, the IHL, an extension header, the
+// 8 bytes with the ports) is truncated_l4, since the quote is the ICMP message's body; a
+// header that is wrong whatever its length (version, IHL below 5, an extension header not
+// walked) is bad_ip_header. Lengths and checksums inside the quote are not checked: the
+// quote is cut short by design.
+std::optional<Drop> parse_quoted(const uint8_t* q, uint32_t avail, ParsedPacket& out) {
+  out.icmp_error = true;
+  uint32_t pos = 0;
+  bool later_fragment = false;
+  if (out.kind == L3Kind::Ipv4) {
+    if (avail < 20) {
+      return Drop::TruncatedL4;
+    }
+    const uint32_t header = static_cast<uint32_t>(q[0] & 0x0f) * 4;
+    if ((q[0] >> 4) != 4 || header < 20) {
+      return Drop::BadIpHeader;
+    }
+    if (header > avail) {
+      return Drop::TruncatedL4;
+    }
+    out.inner_proto = q[9];
+    std::memcpy(out.inner_src, q + 12, 4);
+    std::memcpy(out.inner_dst, q + 16, 4);
+    later_fragment = (read16(q + 6) & 0x1fff) != 0;
+    pos = header;
+  } else {
+    if (avail < 40) {
+      return Drop::TruncatedL4;
+    }
+    if ((q[0] >> 4) != 6) {
+      return Drop::BadIpHeader;
+    }
+    std::memcpy(out.inner_src, q + 8, 16);
+    std::memcpy(out.inner_dst, q + 24, 16);
+    pos = 40;
+    uint8_t next = q[6];
+    for (int count = 0;; ++count) {
+      const bool walked = next == kHopByHop || next == kRouting || next == kFragment ||
+                          next == kDestinationOptions;
+      if (!walked) {
+        break;
+      }
+      if (count == kMaxQuotedIpv6ExtensionHeaders || (next == kHopByHop && count != 0)) {
+        return Drop::BadIpHeader;
+      }
+      if (pos + 8 > avail) {
+        return Drop::TruncatedL4;
+      }
+      const uint8_t* x = q + pos;
+      const uint32_t length = next == kFragment ? 8 : (uint32_t{x[1]} + 1) * 8;
+      if (pos + length > avail) {
+        return Drop::TruncatedL4;
+      }
+      if (next == kFragment && (read16(x + 2) & 0xfff8) != 0) {
+        later_fragment = true;
+      }
+      next = x[0];
+      pos += length;
+      if (later_fragment) {
+        break;  // what follows is the middle of a datagram, not a header
+      }
+    }
+    if (next == kAuthentication && !later_fragment) {
+      return Drop::BadIpHeader;  // not walked (kMaxQuotedIpv6ExtensionHeaders says why)
+    }
+    out.inner_proto = next;
+  }
+  if (later_fragment) {
+    return std::nullopt;  // no L4 header quoted: ports 0, it matches no connection with ports
+  }
+  return parse_quoted_l4(q + pos, avail - pos, out);
+}
+
 // The L4 header at l4 with `avail` bytes of IP payload. In a first fragment, a header that
 // does not fit is a tiny fragment: its ports cannot be judged, so nothing after it can be.
 std::optional<Drop> parse_l4(const uint8_t* l4, uint32_t avail, bool first_fragment,
@@ -86,6 +191,9 @@ std::optional<Drop> parse_l4(const uint8_t* l4, uint32_t avail, bool first_fragm
       }
       out.sport = l4[0];  // type
       out.dport = l4[1];  // code
+      if (is_icmp_error(out.kind, out.proto, l4[0])) {
+        return parse_quoted(l4 + 8, avail - 8, out);
+      }
       return std::nullopt;
     default:
       return std::nullopt;  // other protocols (GRE, ESP, ...) are judged without ports

@@ -1,6 +1,6 @@
 // Packet parsing for the workers: Ethernet (one optional 802.1Q tag), IPv4 with options,
 // IPv6 with its extension-header chain, and the ports (or ICMP type/code) of TCP, UDP, SCTP,
-// ICMP and ICMPv6. Hostile input is the normal case on a pod port: every length is checked
+// ICMP and ICMPv6, and for an ICMP error the tuple of the packet it quotes. Hostile input is the normal case on a pod port: every length is checked
 // against the bytes present before it is trusted, and what cannot be judged safely is
 // dropped with a reason (hot/drop.h), never passed on.
 //
@@ -35,6 +35,18 @@ struct ParsedPacket {
   uint16_t fragment_offset = 0;  // in bytes
   uint16_t fragment_bytes = 0;   // bytes of the datagram this fragment carries
   bool more_fragments = false;
+  // ICMP errors (ICMPv4 types 3, 11, 12; ICMPv6 types 1, 2, 3, 4): the packet the error is
+  // about, as its header is quoted, so the worker can look up that connection and pass the
+  // error only if it exists (RFC 5927). The quote's own checksums are not checked: the L4
+  // checksum cannot be over a quote cut to 8 bytes, and NATs on the path rewrite the quoted
+  // addresses without always fixing the quoted IPv4 header checksum.
+  bool icmp_error = false;
+  uint8_t inner_proto = 0;
+  uint8_t inner_src[16] = {}, inner_dst[16] = {};  // network order; IPv4: first 4 bytes
+  // Host order. TCP, UDP, UDP-Lite, SCTP: the quoted ports. ICMP/ICMPv6 echo request or
+  // reply: its identifier in both (one exchange is one flow, the same in each direction).
+  // Anything else, and a quoted later fragment (no L4 header in it): 0.
+  uint16_t inner_sport = 0, inner_dport = 0;
 };
 
 // Parses one frame. nullopt: parsed; otherwise the reason to drop it.
@@ -43,5 +55,12 @@ std::optional<Drop> parse_packet(const uint8_t* data, uint32_t len, ParsedPacket
 // At most this many IPv6 extension headers are walked; a longer chain is dropped (RFC 8200
 // sets no limit, but RFC 7045 lets a node drop what it cannot process at line rate).
 inline constexpr int kMaxIpv6ExtensionHeaders = 8;
+
+// The IPv6 packet an ICMPv6 error quotes: only Hop-by-Hop (first), Destination Options,
+// Routing and Fragment headers are walked, at most this many, and all must lie within the
+// quoted bytes. A quote with more, or with an Authentication Header before its upper layer,
+// is dropped as bad_ip_header: errors about connections quote none or one, and each header
+// walked is another length taken from a packet a stranger wrote.
+inline constexpr int kMaxQuotedIpv6ExtensionHeaders = 4;
 
 }  // namespace palisade::dataplane

@@ -1,0 +1,291 @@
+#include "dataplane/dataplane.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <set>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+
+namespace palisade::dataplane {
+
+namespace {
+
+policy::Error port_error(const std::string& port, const std::string& what, int rc) {
+  return policy::Error{policy::ErrorCode::Unsupported, "ports", port, {},
+                       what + ": " + rte_strerror(rc < 0 ? -rc : rc)};
+}
+
+}  // namespace
+
+policy::Result<bool> start_eal(const std::vector<std::string>& args) {
+  std::vector<std::string> copy = args;
+  std::vector<char*> argv;
+  for (std::string& a : copy) {
+    argv.push_back(a.data());
+  }
+  if (rte_eal_init(static_cast<int>(argv.size()), argv.data()) < 0) {
+    return policy::Error{policy::ErrorCode::Unsupported, "eal", {}, {},
+                         std::string("DPDK EAL did not start: ") + rte_strerror(rte_errno)};
+  }
+  return true;
+}
+
+Dataplane::Dataplane(const DataplaneConfig& config)
+    : config_(config), publisher_(static_cast<uint32_t>(std::max<size_t>(config.workers.size(), 1))) {}
+
+policy::Result<std::unique_ptr<Dataplane>> Dataplane::start(const DataplaneConfig& config) {
+  std::unique_ptr<Dataplane> dp(new Dataplane(config));
+  const auto workers = static_cast<uint16_t>(config.workers.size());
+  if (workers == 0) {
+    return policy::Error{policy::ErrorCode::MissingField, "workers", {}, {}, "no worker"};
+  }
+  const std::string suffix = std::to_string(getpid());
+  dp->pool_ = rte_pktmbuf_pool_create(("palisade-mbufs-" + suffix).c_str(), config.mbufs, 256, 0,
+                                      RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(rte_socket_id()));
+  if (dp->pool_ == nullptr) {
+    return policy::Error{policy::ErrorCode::LimitExceeded, "mbufs", {}, {},
+                         "cannot create a pool of " + std::to_string(config.mbufs) +
+                             " mbufs: " + rte_strerror(rte_errno)};
+  }
+  dp->roles_.gateway_mac = config.gateway_mac;
+
+  // Which worker polls which port, and with which rx queue (its rank among the pollers).
+  std::map<std::string, std::vector<uint32_t>> pollers;
+  for (uint32_t w = 0; w < workers; ++w) {
+    for (const DataplaneConfig::Port& port : config.ports) {
+      const auto& named = config.workers[w].ports;
+      if (named.empty() || std::find(named.begin(), named.end(), port.name) != named.end()) {
+        pollers[port.name].push_back(w);
+      }
+    }
+  }
+  std::vector<std::vector<PortQueue>> rx(workers);
+  for (const DataplaneConfig::Port& port : config.ports) {
+    uint16_t id = 0;
+    if (rte_eth_dev_get_port_by_name(port.device.c_str(), &id) != 0) {
+      return policy::Error{policy::ErrorCode::NotFound, "ports", port.name, "device",
+                           "no DPDK port named \"" + port.device + "\" (is its devargs right?)"};
+    }
+    dp->port_ids_.emplace_back(port.name, id);
+    const auto rx_queues = static_cast<uint16_t>(std::max<size_t>(pollers[port.name].size(), 1));
+    rte_eth_conf conf{};
+    if (int rc = rte_eth_dev_configure(id, rx_queues, workers, &conf); rc != 0) {
+      return port_error(port.name, "configure " + std::to_string(rx_queues) + " rx and " +
+                                       std::to_string(workers) + " tx queues", rc);
+    }
+    uint16_t rxd = port.rx_descriptors, txd = port.tx_descriptors;
+    rte_eth_dev_adjust_nb_rx_tx_desc(id, &rxd, &txd);
+    const int socket = rte_eth_dev_socket_id(id);
+    for (uint16_t q = 0; q < rx_queues; ++q) {
+      if (int rc = rte_eth_rx_queue_setup(id, q, rxd, socket, nullptr, dp->pool_); rc != 0) {
+        return port_error(port.name, "rx queue " + std::to_string(q), rc);
+      }
+    }
+    for (uint16_t q = 0; q < workers; ++q) {
+      if (int rc = rte_eth_tx_queue_setup(id, q, txd, socket, nullptr); rc != 0) {
+        return port_error(port.name, "tx queue " + std::to_string(q), rc);
+      }
+    }
+    if (int rc = rte_eth_dev_start(id); rc != 0) {
+      return port_error(port.name, "start", rc);
+    }
+    dp->started_ports_.push_back(id);
+    rte_eth_promiscuous_enable(id);  // pods address the gateway MAC, not the port's
+    PortRoles::Port& role = dp->roles_.ports[id];
+    role.configured = true;
+    role.pod = port.pod;
+    role.next_hop = port.next_hop;
+    rte_ether_addr mac{};
+    rte_eth_macaddr_get(id, &mac);
+    std::memcpy(role.mac.data(), mac.addr_bytes, 6);
+    if (!port.pod) {
+      dp->roles_.uplink = id;
+    }
+    const std::vector<uint32_t>& who = pollers[port.name];
+    for (uint16_t q = 0; q < who.size(); ++q) {
+      rx[who[q]].push_back({id, q});
+    }
+  }
+
+  // The shared connection table.
+  const size_t ct_bytes = Conntrack::memory_size(config.conntrack_max_flows);
+  dp->conntrack_memory_ = rte_zmalloc("palisade-conntrack", ct_bytes, RTE_CACHE_LINE_SIZE);
+  if (dp->conntrack_memory_ == nullptr) {
+    return policy::Error{policy::ErrorCode::LimitExceeded, "conntrack", {}, "max_flows",
+                         "cannot allocate " + std::to_string(ct_bytes >> 20) + " MiB for " +
+                             std::to_string(config.conntrack_max_flows) + " flows"};
+  }
+  dp->conntrack_ = std::make_unique<Conntrack>(dp->conntrack_memory_, config.conntrack_max_flows,
+                                               config.timeouts, rte_get_tsc_hz());
+
+  for (uint32_t w = 0; w < workers; ++w) {
+    rte_ring* ring = rte_ring_create_elem(
+        ("palisade-flows-" + suffix + "-" + std::to_string(w)).c_str(), sizeof(FlowEvent),
+        config.flow_log_size, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (ring == nullptr) {
+      return policy::Error{policy::ErrorCode::LimitExceeded, "flow log", {}, {},
+                           std::string("cannot create the flow-log ring: ") +
+                               rte_strerror(rte_errno)};
+    }
+    dp->flow_logs_.push_back(ring);
+    WorkerSetup setup;
+    setup.id = w;
+    setup.rx = rx[w];
+    setup.roles = &dp->roles_;
+    setup.publisher = &dp->publisher_;
+    setup.conntrack = dp->conntrack_.get();
+    setup.flow_log = ring;
+    setup.ticks_per_second = rte_get_tsc_hz();
+    setup.rejudge_established = config.rejudge_established;
+    setup.stop = &dp->stop_;
+    dp->workers_.push_back(std::make_unique<Worker>(setup));
+  }
+  if (config.launch_workers) {
+    for (uint32_t w = 0; w < workers; ++w) {
+      const uint32_t lcore = config.workers[w].lcore;
+      if (int rc = rte_eal_remote_launch(&Worker::run, dp->workers_[w].get(), lcore); rc != 0) {
+        dp->stop();
+        return policy::Error{policy::ErrorCode::Unsupported, "workers", {}, {},
+                             "cannot launch a worker on lcore " + std::to_string(lcore) + ": " +
+                                 rte_strerror(-rc)};
+      }
+      dp->worker_lcores_.push_back(lcore);
+    }
+    dp->launched_ = true;
+  } else {
+    // Stepped workers report quiescent from the caller's thread.
+    for (uint32_t w = 0; w < workers; ++w) {
+      rte_rcu_qsbr_thread_register(dp->publisher_.qsbr(), w);
+      rte_rcu_qsbr_thread_online(dp->publisher_.qsbr(), w);
+    }
+  }
+  return dp;
+}
+
+void Dataplane::stop() {
+  stop_.store(true, std::memory_order_relaxed);
+  for (uint32_t lcore : worker_lcores_) {
+    rte_eal_wait_lcore(lcore);
+  }
+  worker_lcores_.clear();
+}
+
+Dataplane::~Dataplane() {
+  stop();
+  for (uint16_t id : started_ports_) {
+    rte_eth_dev_stop(id);
+  }
+  workers_.clear();
+  conntrack_.reset();
+  rte_free(conntrack_memory_);
+  for (rte_ring* r : flow_logs_) {
+    rte_ring_free(r);
+  }
+}
+
+policy::Result<uint64_t> Dataplane::publish(policy::CompiledPolicy&& compiled,
+                                            const policy::Snapshot& snapshot,
+                                            const std::vector<PortBinding>& bindings) {
+  RulesetOptions options;
+  options.workers = workers_.size();
+  options.max_size = config_.acl_max_size;
+  auto built = build_ruleset(next_generation_, std::move(compiled), snapshot, bindings, options);
+  if (!built) {
+    return built.error();
+  }
+  const uint64_t generation = next_generation_++;
+  publisher_.publish(std::move(built).value());
+  return generation;
+}
+
+void Dataplane::housekeeping() {
+  publisher_.reclaim();
+  if (expiry_token_) {
+    if (rte_rcu_qsbr_check(publisher_.qsbr(), *expiry_token_, false) == 0) {
+      return;  // a worker may still be comparing a dying slot's key
+    }
+    conntrack_->release_dying();
+    expiry_token_.reset();
+  }
+  if (conntrack_->mark_expired(rte_rdtsc()) != 0) {
+    expiry_token_ = rte_rcu_qsbr_start(publisher_.qsbr());
+  }
+}
+
+void Dataplane::flush_conntrack() {
+  conntrack_->for_each_live([&](uint32_t index, const FlowEntry&) { conntrack_->remove(index); });
+  const uint64_t token = rte_rcu_qsbr_start(publisher_.qsbr());
+  while (rte_rcu_qsbr_check(publisher_.qsbr(), token, false) == 0) {
+    if (!launched_) {
+      for (uint32_t w = 0; w < workers_.size(); ++w) {
+        rte_rcu_qsbr_quiescent(publisher_.qsbr(), w);
+      }
+    }
+    rte_pause();
+  }
+  conntrack_->release_dying();
+  expiry_token_.reset();
+}
+
+void Dataplane::drain_flow_events(const std::function<void(const FlowEvent&)>& fn) {
+  FlowEvent batch[64];
+  for (rte_ring* ring : flow_logs_) {
+    unsigned n = 0;
+    while ((n = rte_ring_sc_dequeue_burst_elem(ring, batch, sizeof(FlowEvent), 64, nullptr)) != 0) {
+      for (unsigned i = 0; i < n; ++i) {
+        fn(batch[i]);
+      }
+    }
+  }
+}
+
+DataplaneTotals Dataplane::totals() const {
+  DataplaneTotals t;
+  auto add = [](uint64_t& to, const uint64_t& from) {
+    to += std::atomic_ref<const uint64_t>(from).load(std::memory_order_relaxed);
+  };
+  for (const auto& w : workers_) {
+    const WorkerCounters& c = w->counters();
+    add(t.sum.rx, c.rx);
+    add(t.sum.tx, c.tx);
+    add(t.sum.conntrack_hits, c.conntrack_hits);
+    add(t.sum.classified, c.classified);
+    add(t.sum.allowed, c.allowed);
+    add(t.sum.denied, c.denied);
+    add(t.sum.rejudged, c.rejudged);
+    add(t.sum.arp_replies, c.arp_replies);
+    add(t.sum.nd_replies, c.nd_replies);
+    add(t.sum.flow_log_lost, c.flow_log_lost);
+    for (size_t i = 0; i < c.drops.size(); ++i) {
+      add(t.sum.drops[i], c.drops[i]);
+    }
+    for (size_t i = 0; i < c.port_rx.size(); ++i) {
+      add(t.sum.port_rx[i], c.port_rx[i]);
+      add(t.sum.port_tx[i], c.port_tx[i]);
+    }
+  }
+  const Ruleset* rs = publisher_.current();
+  t.generation = rs != nullptr ? rs->generation : 0;
+  t.conntrack_live = conntrack_->live();
+  return t;
+}
+
+std::optional<uint16_t> Dataplane::port_id(const std::string& name) const {
+  for (const auto& [n, id] : port_ids_) {
+    if (n == name) {
+      return id;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace palisade::dataplane

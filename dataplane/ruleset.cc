@@ -1,0 +1,92 @@
+#include "dataplane/ruleset.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace palisade::dataplane {
+
+bool PodPortGuard::owns_v4(const uint8_t* addr) const noexcept {
+  rte_be32_t a;
+  std::memcpy(&a, addr, 4);
+  return std::find(v4.begin(), v4.begin() + v4_count, a) != v4.begin() + v4_count;
+}
+
+bool PodPortGuard::owns_v6(const uint8_t* addr) const noexcept {
+  for (uint8_t i = 0; i < v6_count; ++i) {
+    if (std::memcmp(v6[i].data(), addr, 16) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+uint64_t VerdictCounters::total(uint32_t verdict) const {
+  uint64_t sum = 0;
+  for (size_t row = 0; row * verdicts_ < hits_.size(); ++row) {
+    sum += std::atomic_ref<uint64_t>(hits_[row * verdicts_ + verdict]).load(
+        std::memory_order_relaxed);
+  }
+  return sum;
+}
+
+namespace {
+
+const policy::Endpoint* find_pod(const policy::Snapshot& snap, const std::string& pod) {
+  for (const policy::Endpoint& e : snap.endpoints) {
+    if (e.kind == policy::EndpointKind::Workload && e.ns + "/" + e.name == pod) {
+      return &e;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+policy::Result<std::unique_ptr<Ruleset>> build_ruleset(uint64_t generation,
+                                                       policy::CompiledPolicy&& compiled,
+                                                       const policy::Snapshot& snapshot,
+                                                       const std::vector<PortBinding>& bindings,
+                                                       const RulesetOptions& options) {
+  auto rs = std::make_unique<Ruleset>();
+  rs->generation = generation;
+  rs->policy = std::move(compiled);
+  rs->port_pods.resize(RTE_MAX_ETHPORTS);
+  std::vector<LocalRoute> routes;
+  for (const PortBinding& b : bindings) {
+    if (b.port >= RTE_MAX_ETHPORTS) {
+      return policy::Error{policy::ErrorCode::LimitExceeded, "ports", b.pod, {},
+                           "port id " + std::to_string(b.port) + " is past RTE_MAX_ETHPORTS"};
+    }
+    const policy::Endpoint* pod = find_pod(snapshot, b.pod);
+    if (pod == nullptr) {
+      rs->missing_pods.push_back(b.pod);
+      continue;  // the guard stays unbound: the port forwards nothing
+    }
+    PodPortGuard& g = rs->guards[b.port];
+    g.bound = true;
+    g.mac = b.mac;
+    rs->port_pods[b.port] = b.pod;
+    for (const policy::IpAddr& ip : pod->ips) {
+      routes.push_back({ip, b.port});
+      if (ip.family == 4 && g.v4_count < PodPortGuard::kMaxAddresses) {
+        std::memcpy(&g.v4[g.v4_count++], ip.bytes.data(), 4);
+      } else if (ip.family == 6 && g.v6_count < PodPortGuard::kMaxAddresses) {
+        std::memcpy(g.v6[g.v6_count++].data(), ip.bytes.data(), 16);
+      }
+    }
+  }
+  auto tables = AclTables::build(rs->policy, options.max_size);
+  if (!tables) {
+    return tables.error();
+  }
+  rs->tables = std::move(tables).value();
+  auto endpoints = EndpointTable::build(rs->policy, routes);
+  if (!endpoints) {
+    return endpoints.error();
+  }
+  rs->endpoints = std::move(endpoints).value();
+  rs->counters = std::make_unique<VerdictCounters>(options.workers, rs->policy.verdicts.size());
+  return rs;
+}
+
+}  // namespace palisade::dataplane

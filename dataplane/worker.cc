@@ -1,0 +1,518 @@
+#include "dataplane/worker.h"
+
+#include <cstring>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_ether.h>
+
+#include "dataplane/hot/l3_rewrite.h"
+#include "dataplane/hot/neighbor.h"
+#include "dataplane/hot/parse.h"
+
+namespace palisade::dataplane {
+
+namespace {
+
+constexpr uint8_t kIcmp = 1, kIcmpV6 = 58;
+constexpr uint8_t kNeighborSolicitation = 135;
+
+bool is_icmp(uint8_t proto) { return proto == kIcmp || proto == kIcmpV6; }
+
+// Addresses the routed model never forwards: multicast, broadcast, IPv6 link-local.
+bool not_routable(const ParsedPacket& p) {
+  if (p.kind == L3Kind::Ipv4) {
+    return p.dst[0] >= 224 || (p.dst[0] == 0);
+  }
+  return p.dst[0] == 0xff || (p.dst[0] == 0xfe && (p.dst[1] & 0xc0) == 0x80);
+}
+
+// The conntrack key of a packet's own tuple; ICMP queries and their replies share one key
+// (the type is not part of it: an echo reply must find its request).
+FlowKey key_of_packet(const ParsedPacket& p) {
+  FlowKey k{};
+  k.family = p.kind == L3Kind::Ipv4 ? 4 : 6;
+  k.proto = p.proto;
+  const size_t len = k.family == 4 ? 4 : 16;
+  std::memcpy(k.src, p.src, len);
+  std::memcpy(k.dst, p.dst, len);
+  if (!is_icmp(p.proto)) {
+    k.sport = p.sport;
+    k.dport = p.dport;
+  }
+  return k;
+}
+
+// The key of the connection an ICMP error quotes (the packet that caused it, as it was sent).
+FlowKey key_of_quoted(const ParsedPacket& p) {
+  FlowKey k{};
+  k.family = p.kind == L3Kind::Ipv4 ? 4 : 6;
+  k.proto = p.inner_proto;
+  const size_t len = k.family == 4 ? 4 : 16;
+  std::memcpy(k.src, p.inner_src, len);
+  std::memcpy(k.dst, p.inner_dst, len);
+  if (!is_icmp(p.inner_proto)) {
+    k.sport = p.inner_sport;
+    k.dport = p.inner_dport;
+  }
+  return k;
+}
+
+}  // namespace
+
+struct Worker::Packet {
+  rte_mbuf* m = nullptr;
+  ParsedPacket parsed;
+  bool done = false;        // dropped or queued for transmission
+  bool judge = false;       // classify against the current generation
+  bool allowed = false;
+  FlowKey key{};
+  FlowMatch match{};
+  EndpointSets src_sets, dst_sets;
+  policy::CompiledPolicy::Outcome egress, ingress;
+  bool egress_judged = false, ingress_judged = false;
+  // The tuple classified: the connection's original direction (a rejudged reply is turned
+  // around, so it is judged as the connection it belongs to).
+  const uint8_t* c_src = nullptr;
+  const uint8_t* c_dst = nullptr;
+  uint16_t c_sport = 0, c_dport = 0;
+};
+
+Worker::Worker(const WorkerSetup& setup)
+    : setup_(setup),
+      fragments_(std::make_unique<FragmentTable>(setup.ticks_per_second * 30)) {}
+
+int Worker::run(void* arg) {
+  auto* self = static_cast<Worker*>(arg);
+  rte_rcu_qsbr* qsbr = self->setup_.publisher->qsbr();
+  rte_rcu_qsbr_thread_register(qsbr, self->setup_.id);
+  rte_rcu_qsbr_thread_online(qsbr, self->setup_.id);
+  while (!self->setup_.stop->load(std::memory_order_relaxed)) {
+    self->poll();
+  }
+  rte_rcu_qsbr_thread_offline(qsbr, self->setup_.id);
+  rte_rcu_qsbr_thread_unregister(qsbr, self->setup_.id);
+  return 0;
+}
+
+void Worker::poll() noexcept {
+  // A perfect quiescent point: nothing of the previous poll's Ruleset is held any more.
+  rte_rcu_qsbr_quiescent(setup_.publisher->qsbr(), setup_.id);
+  rte_mbuf* pkts[kBurst];
+  for (const PortQueue& pq : setup_.rx) {
+    const uint16_t n = rte_eth_rx_burst(pq.port, pq.queue, pkts, kBurst);
+    if (n != 0) {
+      process(pq.port, pkts, n, rte_rdtsc());
+    }
+  }
+}
+
+void Worker::drop(rte_mbuf* m, Drop why) noexcept {
+  ++counters_.drops[static_cast<size_t>(why)];
+  rte_pktmbuf_free(m);
+}
+
+void Worker::send(uint16_t port, rte_mbuf* m) noexcept {
+  tx_[port][tx_count_[port]++] = m;
+}
+
+void Worker::flush() noexcept {
+  for (uint16_t port = 0; port < RTE_MAX_ETHPORTS; ++port) {
+    const uint16_t n = tx_count_[port];
+    if (n == 0) {
+      continue;
+    }
+    const uint16_t sent = rte_eth_tx_burst(port, static_cast<uint16_t>(setup_.id),
+                                           tx_[port].data(), n);
+    counters_.tx += sent;
+    counters_.port_tx[port] += sent;
+    for (uint16_t i = sent; i < n; ++i) {
+      drop(tx_[port][i], Drop::TxFull);
+    }
+    tx_count_[port] = 0;
+  }
+}
+
+void Worker::log_event(const Ruleset& rs, const Packet& p, uint16_t in_port) noexcept {
+  if (setup_.flow_log == nullptr) {
+    return;
+  }
+  FlowEvent e{};
+  e.generation = rs.generation;
+  e.family = p.parsed.kind == L3Kind::Ipv4 ? 4 : 6;
+  e.proto = p.parsed.proto;
+  e.action = p.allowed ? FlowEvent::Action::Allowed
+                       : (p.match.index != kNoFlow ? FlowEvent::Action::Cut
+                                                   : FlowEvent::Action::Denied);
+  e.sport = p.c_sport;
+  e.dport = p.c_dport;
+  e.in_port = in_port;
+  e.out_port = p.dst_sets.port;
+  std::memcpy(e.src, p.c_src, 16);
+  std::memcpy(e.dst, p.c_dst, 16);
+  e.egress_verdict = p.egress.verdict;
+  e.ingress_verdict = p.ingress.verdict;
+  e.egress_judged = p.egress_judged;
+  e.ingress_judged = p.ingress_judged;
+  if (rte_ring_sp_enqueue_elem(setup_.flow_log, &e, sizeof(e)) != 0) {
+    ++counters_.flow_log_lost;
+  }
+}
+
+void Worker::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint64_t now) noexcept {
+  counters_.rx += n;
+  counters_.port_rx[in_port] += n;
+  const Ruleset* rs = setup_.publisher->current();
+  if (rs == nullptr) {  // not ready: nothing is forwarded before the first policy is in force
+    for (uint16_t i = 0; i < n; ++i) {
+      drop(pkts[i], Drop::NotReady);
+    }
+    return;
+  }
+  const PortRoles& roles = *setup_.roles;
+  const bool pod_port = roles.ports[in_port].pod;
+  const PodPortGuard& guard = rs->guards[in_port];
+  Packet burst[kBurst];
+
+  // 1. Parse, answer the neighbour protocols, guard the pod port.
+  for (uint16_t i = 0; i < n; ++i) {
+    Packet& p = burst[i];
+    p.m = pkts[i];
+    uint8_t* frame = rte_pktmbuf_mtod(p.m, uint8_t*);
+    const uint32_t len = rte_pktmbuf_data_len(p.m);
+    if (std::optional<Drop> bad = parse_packet(frame, len, p.parsed)) {
+      drop(p.m, *bad);
+      p.done = true;
+      continue;
+    }
+    const ParsedPacket& pp = p.parsed;
+    if (pod_port && pp.vlan != 0) {
+      drop(p.m, Drop::TaggedOnPodPort);
+      p.done = true;
+      continue;
+    }
+    if (pp.kind == L3Kind::Arp) {
+      if (pod_port && answer_arp(frame, len, roles.gateway_mac.data())) {
+        ++counters_.arp_replies;
+        send(in_port, p.m);
+      } else {
+        drop(p.m, Drop::NotForwarded);
+      }
+      p.done = true;
+      continue;
+    }
+    if (pp.proto == kIcmpV6 && pp.l4_offset != 0 && pp.sport >= 133 && pp.sport <= 137) {
+      const uint32_t room = rte_pktmbuf_tailroom(p.m) + len;
+      const uint32_t out = pod_port && pp.sport == kNeighborSolicitation
+                               ? answer_neighbor_solicitation(frame, len, room,
+                                                              roles.gateway_mac.data())
+                               : 0;
+      if (out != 0) {
+        rte_pktmbuf_data_len(p.m) = static_cast<uint16_t>(out);
+        rte_pktmbuf_pkt_len(p.m) = out;
+        ++counters_.nd_replies;
+        send(in_port, p.m);
+      } else {
+        drop(p.m, Drop::NotForwarded);
+      }
+      p.done = true;
+      continue;
+    }
+    if (not_routable(pp)) {
+      drop(p.m, Drop::NotForwarded);
+      p.done = true;
+      continue;
+    }
+    if (pod_port) {
+      const auto* eth = reinterpret_cast<const rte_ether_hdr*>(frame);
+      const bool owns = pp.kind == L3Kind::Ipv4 ? guard.owns_v4(pp.src) : guard.owns_v6(pp.src);
+      if (!guard.bound) {
+        drop(p.m, Drop::UnboundPort);
+        p.done = true;
+        continue;
+      }
+      if (std::memcmp(eth->src_addr.addr_bytes, guard.mac.data(), 6) != 0 || !owns) {
+        drop(p.m, Drop::SpoofedSource);
+        p.done = true;
+        continue;
+      }
+    }
+    p.key = pp.icmp_error ? key_of_quoted(pp) : key_of_packet(pp);
+  }
+
+  // 2. Where each address is: policy sets, and the local port of a pod.
+  {
+    const rte_be32_t* v4[kBurst * 2];
+    const uint8_t* v6[kBurst * 2];
+    EndpointSets* v4_out[kBurst * 2];
+    EndpointSets* v6_out[kBurst * 2];
+    uint32_t n4 = 0, n6 = 0;
+    for (uint16_t i = 0; i < n; ++i) {
+      Packet& p = burst[i];
+      if (p.done) {
+        continue;
+      }
+      if (p.parsed.kind == L3Kind::Ipv4) {
+        v4[n4] = reinterpret_cast<const rte_be32_t*>(p.parsed.src);
+        v4_out[n4++] = &p.src_sets;
+        v4[n4] = reinterpret_cast<const rte_be32_t*>(p.parsed.dst);
+        v4_out[n4++] = &p.dst_sets;
+      } else {
+        v6[n6] = p.parsed.src;
+        v6_out[n6++] = &p.src_sets;
+        v6[n6] = p.parsed.dst;
+        v6_out[n6++] = &p.dst_sets;
+      }
+    }
+    EndpointSets found[kBurst * 2];
+    for (uint32_t at = 0; at < n4; at += RTE_HASH_LOOKUP_BULK_MAX) {
+      const uint32_t k = std::min<uint32_t>(RTE_HASH_LOOKUP_BULK_MAX, n4 - at);
+      rs->endpoints->lookup_v4(v4 + at, k, found);
+      for (uint32_t j = 0; j < k; ++j) {
+        *v4_out[at + j] = found[j];
+      }
+    }
+    for (uint32_t at = 0; at < n6; at += RTE_HASH_LOOKUP_BULK_MAX) {
+      const uint32_t k = std::min<uint32_t>(RTE_HASH_LOOKUP_BULK_MAX, n6 - at);
+      rs->endpoints->lookup_v6(v6 + at, k, found);
+      for (uint32_t j = 0; j < k; ++j) {
+        *v6_out[at + j] = found[j];
+      }
+    }
+  }
+
+  // 3. Connections: later fragments follow their first; the rest look up conntrack.
+  {
+    const FlowKey* keys[kBurst];
+    FlowMatch matches[kBurst];
+    Packet* of[kBurst];
+    uint32_t k = 0;
+    for (uint16_t i = 0; i < n; ++i) {
+      Packet& p = burst[i];
+      if (p.done) {
+        continue;
+      }
+      if (!pod_port && p.src_sets.port != EndpointSets::kRemote) {
+        drop(p.m, Drop::SpoofedSource);  // a local pod's address arriving from the uplink
+        p.done = true;
+        continue;
+      }
+      if (p.parsed.fragment && !p.parsed.first_fragment) {
+        const FragmentTable::Verdict v = fragments_->on_later(p.parsed, now);
+        if (v.drop || !v.allowed) {
+          drop(p.m, v.drop.value_or(Drop::PolicyDenied));
+          p.done = true;
+        } else {
+          p.allowed = true;
+        }
+        continue;
+      }
+      keys[k] = &p.key;
+      of[k++] = &p;
+    }
+    setup_.conntrack->lookup(keys, k, matches, now);
+    for (uint32_t j = 0; j < k; ++j) {
+      Packet& p = *of[j];
+      p.match = matches[j];
+      const ParsedPacket& pp = p.parsed;
+      if (pp.icmp_error) {  // passes only for a connection that exists
+        if (p.match.index == kNoFlow) {
+          drop(p.m, Drop::IcmpErrorNoConnection);
+          p.done = true;
+        } else {
+          p.allowed = true;
+        }
+        continue;
+      }
+      const bool reply = p.match.index != kNoFlow && p.match.dir == FlowDir::Reply;
+      p.c_src = reply ? pp.dst : pp.src;
+      p.c_dst = reply ? pp.src : pp.dst;
+      p.c_sport = reply ? pp.dport : pp.sport;
+      p.c_dport = reply ? pp.sport : pp.dport;
+      if (reply && is_icmp(pp.proto) && (pp.sport == 0 || pp.sport == 129)) {
+        p.c_sport = pp.sport == 0 ? 8 : 128;  // judged as the echo request it answers
+        p.c_dport = 0;
+      }
+      if (p.match.index == kNoFlow) {
+        // Only a SYN opens a TCP connection, and only a request an ICMP exchange: a reply
+        // to nothing is not judged as a new flow (it would pass where its request was denied).
+        const bool tcp_not_syn = pp.proto == 6 && (pp.tcp_flags & 0x12) != 0x02;
+        const bool echo_reply = is_icmp(pp.proto) && (pp.sport == 0 || pp.sport == 129);
+        if (tcp_not_syn || echo_reply) {
+          drop(p.m, Drop::NoConnection);
+          p.done = true;
+          continue;
+        }
+        p.judge = true;
+        continue;
+      }
+      ++counters_.conntrack_hits;
+      if (setup_.rejudge_established &&
+          setup_.conntrack->entry(p.match.index).generation.load(std::memory_order_relaxed) !=
+              static_cast<uint32_t>(rs->generation)) {
+        p.judge = true;  // a newer generation: the connection is judged again
+        ++counters_.rejudged;
+        continue;
+      }
+      setup_.conntrack->seen(p.match.index, p.match.dir, pp.tcp_flags, now);
+      p.allowed = true;
+    }
+  }
+
+  // 4. Classify what must be judged: the source's egress and the destination's ingress,
+  //    one classify call per family for the whole burst.
+  {
+    AclKeyV4 keys4[kBurst * 2];
+    AclKeyV6 keys6[kBurst * 2];
+    const uint8_t* ptr4[kBurst * 2];
+    const uint8_t* ptr6[kBurst * 2];
+    uint32_t results4[kBurst * 2 * policy::kMaxCategories];
+    uint32_t results6[kBurst * 2 * policy::kMaxCategories];
+    struct Pending {
+      Packet* p;
+      bool egress;
+      uint8_t family;
+      uint32_t slot;
+      uint32_t set;
+    } pending[kBurst * 2];
+    uint32_t n4 = 0, n6 = 0, np = 0;
+    for (uint16_t i = 0; i < n; ++i) {
+      Packet& p = burst[i];
+      if (p.done || !p.judge) {
+        continue;
+      }
+      ++counters_.classified;
+      // On a rejudged reply the sides swap: the connection's source is this packet's dst.
+      const bool reply = p.match.index != kNoFlow && p.match.dir == FlowDir::Reply;
+      const EndpointSets& c_src_sets = reply ? p.dst_sets : p.src_sets;
+      const EndpointSets& c_dst_sets = reply ? p.src_sets : p.dst_sets;
+      for (const bool egress : {true, false}) {
+        const uint32_t set = egress ? c_src_sets.egress : c_dst_sets.ingress;
+        if (set == 0) {
+          continue;
+        }
+        const bool v4 = p.parsed.kind == L3Kind::Ipv4;
+        const uint32_t slot = v4 ? n4++ : n6++;
+        if (v4) {
+          AclKeyV4& key = keys4[slot];
+          key.proto = p.parsed.proto;
+          key.set_id = rte_cpu_to_be_32(set);
+          std::memcpy(&key.src, p.c_src, 4);
+          std::memcpy(&key.dst, p.c_dst, 4);
+          key.sport = rte_cpu_to_be_16(p.c_sport);
+          key.dport = rte_cpu_to_be_16(p.c_dport);
+          ptr4[slot] = reinterpret_cast<const uint8_t*>(&key);
+        } else {
+          AclKeyV6& key = keys6[slot];
+          key.proto = p.parsed.proto;
+          key.set_id = rte_cpu_to_be_32(set);
+          std::memcpy(key.src, p.c_src, 16);
+          std::memcpy(key.dst, p.c_dst, 16);
+          key.sport = rte_cpu_to_be_16(p.c_sport);
+          key.dport = rte_cpu_to_be_16(p.c_dport);
+          ptr6[slot] = reinterpret_cast<const uint8_t*>(&key);
+        }
+        pending[np++] = {&p, egress, static_cast<uint8_t>(v4 ? 4 : 6), slot, set};
+      }
+    }
+    const uint32_t cats = rs->tables->num_categories();
+    if (n4 != 0) {
+      rs->tables->classify(4, ptr4, results4, n4);
+    }
+    if (n6 != 0) {
+      rs->tables->classify(6, ptr6, results6, n6);
+    }
+    for (uint32_t j = 0; j < np; ++j) {
+      const Pending& q = pending[j];
+      const uint32_t* results = (q.family == 4 ? results4 : results6) + q.slot * cats;
+      const policy::CompiledPolicy::Outcome o = rs->policy.walk(q.set, results);
+      if (q.egress) {
+        q.p->egress = o;
+        q.p->egress_judged = true;
+      } else {
+        q.p->ingress = o;
+        q.p->ingress_judged = true;
+      }
+    }
+    for (uint16_t i = 0; i < n; ++i) {
+      Packet& p = burst[i];
+      if (p.done || !p.judge) {
+        continue;
+      }
+      p.allowed = (!p.egress_judged || p.egress.allow) && (!p.ingress_judged || p.ingress.allow);
+      const uint32_t worker = setup_.id;
+      if (p.egress_judged && p.egress.verdict != 0) {
+        rs->counters->hit(worker, p.egress.verdict);
+      }
+      if (p.ingress_judged && p.ingress.verdict != 0) {
+        rs->counters->hit(worker, p.ingress.verdict);
+      }
+      log_event(*rs, p, in_port);
+      if (p.match.index != kNoFlow) {  // rejudged
+        if (p.allowed) {
+          setup_.conntrack->set_generation(p.match.index, static_cast<uint32_t>(rs->generation));
+          setup_.conntrack->seen(p.match.index, p.match.dir, p.parsed.tcp_flags, now);
+        } else {
+          setup_.conntrack->remove(p.match.index);
+          drop(p.m, Drop::ConnectionCut);
+          p.done = true;
+        }
+        continue;
+      }
+      if (!p.allowed) {
+        ++counters_.denied;
+        drop(p.m, Drop::PolicyDenied);
+        p.done = true;
+        if (p.parsed.fragment) {
+          fragments_->on_first(p.parsed, false, now);
+        }
+        continue;
+      }
+      ++counters_.allowed;
+      if (p.parsed.fragment) {
+        if (std::optional<Drop> bad = fragments_->on_first(p.parsed, true, now)) {
+          drop(p.m, *bad);
+          p.done = true;
+          continue;
+        }
+      }
+      if (!setup_.conntrack->insert(p.key, static_cast<uint32_t>(rs->generation),
+                                    p.egress.verdict, p.ingress.verdict, p.parsed.tcp_flags,
+                                    now)) {
+        drop(p.m, Drop::ConntrackFull);
+        p.done = true;
+      }
+    }
+  }
+
+  // 5. Route what is allowed: to a local pod's port, or out of the uplink to the next hop.
+  for (uint16_t i = 0; i < n; ++i) {
+    Packet& p = burst[i];
+    if (p.done) {
+      continue;
+    }
+    uint16_t out = p.dst_sets.port;
+    const uint8_t* src_mac = nullptr;
+    const uint8_t* dst_mac = nullptr;
+    if (out != EndpointSets::kRemote) {
+      src_mac = roles.gateway_mac.data();
+      dst_mac = rs->guards[out].mac.data();
+    } else if (roles.uplink != kNoPort) {
+      out = roles.uplink;
+      src_mac = roles.ports[out].mac.data();
+      dst_mac = roles.ports[out].next_hop.data();
+    } else {
+      drop(p.m, Drop::NoRoute);
+      continue;
+    }
+    if (!route_rewrite(rte_pktmbuf_mtod(p.m, uint8_t*), rte_pktmbuf_data_len(p.m), p.parsed,
+                       src_mac, dst_mac)) {
+      drop(p.m, Drop::TtlExceeded);
+      continue;
+    }
+    send(out, p.m);
+  }
+  flush();
+}
+
+}  // namespace palisade::dataplane

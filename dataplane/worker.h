@@ -1,0 +1,98 @@
+// Worker: the poll-mode loop of one dedicated lcore. Per burst: receive, parse, guard pod
+// ports (anti-spoofing), answer ARP/NDP for the gateway, look connections up, classify the
+// misses in one batch against the current Ruleset, insert what is allowed, route (local pod
+// port or uplink, MAC rewrite, TTL) and transmit. Every packet not sent is freed with a
+// counted reason (dataplane/hot/drop.h).
+//
+// Threads: one Worker per lcore, started by Dataplane; it reads the Ruleset published by the
+// control thread (RCU: quiescent at the top of each poll), shares the conntrack table with
+// the other workers, and writes only its own counters, fragment table and flow-log ring.
+// Hot path: no allocation (every buffer lives in the Worker), no lock, no system call.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "dataplane/hot/conntrack.h"
+#include "dataplane/hot/drop.h"
+#include "dataplane/hot/fragment_table.h"
+#include "dataplane/publisher.h"
+#include "dataplane/ruleset.h"
+
+namespace palisade::dataplane {
+
+inline constexpr uint16_t kBurst = 32;
+inline constexpr uint16_t kNoPort = 0xffff;
+
+// What a worker knows of each port, fixed at start.
+struct PortRoles {
+  struct Port {
+    bool configured = false;
+    bool pod = false;   // a pod port (guarded); otherwise the uplink
+    Mac mac{};          // the port's own MAC (source of what leaves an uplink)
+    Mac next_hop{};     // uplink: where routed packets go
+  };
+  std::array<Port, RTE_MAX_ETHPORTS> ports{};
+  uint16_t uplink = kNoPort;
+  Mac gateway_mac{};    // what pods see as their gateway (proxy ARP/NDP answers)
+};
+
+struct PortQueue {
+  uint16_t port = 0;
+  uint16_t queue = 0;
+};
+
+// Counters of one worker: written by it alone, read by anyone with relaxed loads.
+struct alignas(64) WorkerCounters {
+  uint64_t rx = 0, tx = 0;
+  uint64_t conntrack_hits = 0, classified = 0, allowed = 0, denied = 0, rejudged = 0;
+  uint64_t arp_replies = 0, nd_replies = 0;
+  uint64_t flow_log_lost = 0;
+  std::array<uint64_t, static_cast<size_t>(Drop::Count)> drops{};
+  std::array<uint64_t, RTE_MAX_ETHPORTS> port_rx{}, port_tx{};
+};
+
+struct WorkerSetup {
+  uint32_t id = 0;                     // RCU reader id, counter row, tx queue on every port
+  std::vector<PortQueue> rx;           // what it polls
+  const PortRoles* roles = nullptr;
+  Publisher<Ruleset>* publisher = nullptr;
+  Conntrack* conntrack = nullptr;
+  rte_ring* flow_log = nullptr;        // single producer (this worker), single consumer
+  uint64_t ticks_per_second = 0;
+  bool rejudge_established = true;
+  const std::atomic<bool>* stop = nullptr;
+};
+
+class Worker {
+ public:
+  explicit Worker(const WorkerSetup& setup);
+  // The lcore's loop, until *stop; for rte_eal_remote_launch (arg: the Worker).
+  static int run(void* worker);
+  // One poll of every queue: public so that tests and benchmarks can step a worker.
+  void poll() noexcept;
+  // Judges and forwards one received burst (the packets are consumed).
+  void process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint64_t now) noexcept;
+  const WorkerCounters& counters() const { return counters_; }
+
+ private:
+  struct Packet;  // per-packet state of one burst (worker.cc)
+  void drop(rte_mbuf* m, Drop why) noexcept;
+  void send(uint16_t port, rte_mbuf* m) noexcept;
+  void flush() noexcept;
+  void log_event(const Ruleset& rs, const Packet& p, uint16_t in_port) noexcept;
+
+  WorkerSetup setup_;
+  WorkerCounters counters_;
+  std::unique_ptr<FragmentTable> fragments_;
+  std::array<std::array<rte_mbuf*, kBurst * 2>, RTE_MAX_ETHPORTS> tx_{};
+  std::array<uint16_t, RTE_MAX_ETHPORTS> tx_count_{};
+};
+
+}  // namespace palisade::dataplane
