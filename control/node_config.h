@@ -22,7 +22,7 @@ using MacAddress = std::array<uint8_t, 6>;
 
 struct EalConfig {
   std::vector<uint32_t> lcores;   // every lcore the process uses, main lcore included
-  uint32_t main_lcore = 0;
+  uint32_t main_lcore = 0;       // in the file: defaults to the first of lcores, as in DPDK
   bool no_huge = false;           // true: anonymous memory (tests, demos); false: hugepages
   size_t memory_mb = 1024;        // -m
   std::string file_prefix = "palisade";
@@ -30,7 +30,7 @@ struct EalConfig {
 };
 
 struct WorkerConfig {
-  uint32_t lcore = 0;
+  uint32_t lcore = 0;              // in eal.lcores, not the main lcore, one worker per lcore
   std::vector<std::string> ports;  // port names this worker polls (queue = worker's index
                                    // among the port's pollers); empty: every port
 };
@@ -44,20 +44,26 @@ struct PortConfig {
   // Pod ports: which pod is behind the port. Either a fixed namespace/name, or discovered:
   // the pod whose annotation `palisade.io/port` equals this port's name.
   std::optional<std::string> pod;  // "namespace/name"; unset: discovered by annotation
-  std::optional<MacAddress> mac;   // pod ports: the pod's MAC (anti-spoofing); unset: the
-                                   // first source MAC seen is not trusted, frames are dropped
-  // Uplink ports: the next hop's MAC (the router or the peer node) for routed traffic.
+  // Pod ports: the pod's MAC, required (anti-spoofing: frames from any other source MAC are
+  // dropped; nothing is learned from traffic). Always set on a pod port that the parser
+  // returned, never on the uplink.
+  std::optional<MacAddress> mac;
+  // The uplink: the next hop's MAC (the router or the peer node) for routed traffic.
+  // Required on the uplink (nothing resolves it at run time), never set on a pod port.
   std::optional<MacAddress> next_hop_mac;
-  uint16_t rx_queues = 1, tx_queues = 1;  // defaults: one per worker polling the port
-  uint16_t rx_descriptors = 1024, tx_descriptors = 1024;
+  // After parsing: rx_queues = the number of workers polling the port (worker r among them
+  // polls queue r; see polled_queues); tx_queues = the number of workers, since every worker
+  // may send to every port, on its own queue (its index in NodeConfig::workers).
+  uint16_t rx_queues = 1, tx_queues = 1;
+  uint16_t rx_descriptors = 1024, tx_descriptors = 1024;  // powers of two, 32..32768
 };
 
 struct GatewayConfig {
   // The address every pod uses as its default gateway, answered by proxy ARP / NDP
   // (Calico's routed model uses 169.254.1.1 and fe80::1 on every workload interface).
-  policy::IpAddr ipv4;           // default 169.254.1.1
-  policy::IpAddr ipv6;           // default fe80::1
-  MacAddress mac{};              // default ee:ee:ee:ee:ee:ee, as Calico
+  policy::IpAddr ipv4{4, {169, 254, 1, 1}};
+  policy::IpAddr ipv6{6, {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}};  // fe80::1
+  MacAddress mac{0xee, 0xee, 0xee, 0xee, 0xee, 0xee};  // as Calico
 };
 
 enum class PolicySourceKind : uint8_t { Directory, Kubernetes };
@@ -65,7 +71,9 @@ enum class PolicySourceKind : uint8_t { Directory, Kubernetes };
 struct PolicySourceConfig {
   PolicySourceKind kind = PolicySourceKind::Directory;
   std::string directory;             // Directory: manifests or scenario files, watched
-  std::optional<std::string> kubeconfig;  // Kubernetes: unset means in-cluster
+                                     // (relative in the file: to the file's directory)
+  std::optional<std::string> kubeconfig;  // Kubernetes: unset means in-cluster (relative
+                                          // in the file: to the file's directory)
   uint32_t debounce_ms = 100;        // changes closer together than this are one snapshot
 };
 
@@ -99,11 +107,12 @@ struct NodeConfig {
   ConntrackConfig conntrack;
   AdminConfig admin;
 
-  const PortConfig* uplink() const;
+  const PortConfig* uplink() const;  // nullptr when the node has none
 };
 
-// Reads and validates a node file. Relative paths in it (policy.directory) are resolved
-// against the file's directory.
+// Reads and validates a node file. Relative paths in it (policy.directory, policy.kubeconfig)
+// are resolved against the file's directory. The first error stops it; every rule the file
+// must follow is in config/README.md.
 policy::Result<NodeConfig> load_node_config(const std::string& path);
 // Same, from text (for tests); `path` only names it in errors.
 policy::Result<NodeConfig> parse_node_config(const std::string& text, const std::string& path);
@@ -112,6 +121,22 @@ policy::Result<NodeConfig> parse_node_config(const std::string& text, const std:
 // pods, policy source, limits.
 std::string describe_plan(const NodeConfig& config);
 
+// What worker `worker` (an index in config.workers) receives from: (index in config.ports,
+// rx queue) pairs, in the order of its `ports` list (of config.ports when that is empty). Its
+// queue on a port is its rank, in file order, among the workers that poll that port.
+struct PolledQueue {
+  size_t port = 0;
+  uint16_t queue = 0;
+};
+std::vector<PolledQueue> polled_queues(const NodeConfig& config, size_t worker);
+
+// The arguments for rte_eal_init after the program name: -l, --main-lcore, -m, --no-huge,
+// --file-prefix, one -a per PCI port and one --vdev per virtual port (--no-pci when no port
+// is a PCI device, so that EAL leaves alone devices bound to vfio-pci for others), then
+// eal.extra_args as they are.
+std::vector<std::string> eal_arguments(const NodeConfig& config);
+
+// "02:00:00:00:00:01": six two-digit hex bytes separated by colons (either case in; lower out).
 std::string format_mac(const MacAddress& mac);
 std::optional<MacAddress> parse_mac(const std::string& text);
 

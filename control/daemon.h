@@ -1,0 +1,31 @@
+// The daemon's control thread: starts the EAL and the dataplane a node file describes, keeps
+// the policy source's snapshot compiled and in force, prints flow events and counters, and
+// stops on SIGINT/SIGTERM (or after --duration). Nothing is forwarded until the first
+// snapshot is in force; a snapshot that fails to compile leaves the last good one in force.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "control/node_config.h"
+#include "dataplane/dataplane.h"
+
+namespace palisade::control {
+
+struct DaemonOptions {
+  double duration_s = 0;      // 0: until a signal
+  bool log_flows = true;      // a line per judged connection
+  double stats_interval_s = 10;
+};
+
+// The EAL command line a node file stands for (argv[0] included).
+std::vector<std::string> eal_arguments(const NodeConfig& config, const std::string& program);
+// The dataplane a node file stands for.
+dataplane::DataplaneConfig dataplane_config(const NodeConfig& config);
+// The ethdev name of a port's devargs: "net_vhost0,iface=..." -> "net_vhost0".
+std::string device_name(const std::string& devargs);
+
+int run_daemon(const NodeConfig& config, const DaemonOptions& options);
+
+}  // namespace palisade::control

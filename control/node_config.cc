@@ -1,0 +1,819 @@
+#include "control/node_config.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string_view>
+
+#include "policy/yaml_reader.h"
+
+namespace palisade::control {
+
+using policy::DecodeFailure;
+using policy::Error;
+using policy::ErrorCode;
+using policy::IpAddr;
+using policy::Result;
+using policy::YamlReader;
+
+namespace {
+
+// Limits. Each sits here because the parser is where a bad value can still name its line.
+//
+// Workers receive and send bursts of 32 packets (dataplane/worker.h, kBurst): a ring shorter
+// than one burst cannot take one.
+constexpr uint32_t kBurst = 32;
+constexpr int64_t kMinDescriptors = kBurst;
+// Ring sizes are uint16_t in rte_eth_{rx,tx}_queue_setup: 32768 is the largest power of two
+// that fits, and more than common NICs accept.
+constexpr int64_t kMaxDescriptors = 32768;
+// Queues per port: one per worker, and there are fewer workers than RTE_MAX_LCORE.
+constexpr int64_t kMaxQueues = RTE_MAX_LCORE;
+// The mbufs each lcore may keep in its mempool cache (the dataplane's choice, as l3fwd's).
+constexpr uint64_t kMempoolCache = 256;
+// One mbuf with the default data room: 2176 bytes (RTE_MBUF_DEFAULT_BUF_SIZE) + 128 of struct
+// rte_mbuf + 64 of mempool object header.
+constexpr uint64_t kMbufBytes = 2368;
+// 2^28 flows of 64 bytes is 16 GiB before the hash's own overhead: past any node this runs
+// on, so a bigger number is a typo.
+constexpr int64_t kMaxFlows = int64_t{1} << 28;
+// An idle timeout over a week keeps dead flows around for longer than nodes stay up; the
+// default for established TCP is 6 hours (Cilium's).
+constexpr int64_t kMaxTimeoutS = 7 * 24 * 3600;
+// Below 64 MiB nothing fits (mbuf pool, conntrack, ACL tables): such a value is a unit
+// mistake (GiB for MiB). 1 TiB is the other end.
+constexpr int64_t kMinMemoryMb = 64;
+constexpr int64_t kMaxMemoryMb = int64_t{1} << 20;
+// Changes closer than this are merged into one snapshot; a minute and more would make a
+// policy change look lost.
+constexpr int64_t kMaxDebounceMs = 60000;
+
+std::string quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+[[noreturn]] void fail_at(int line, const std::string& field, const std::string& message,
+                          ErrorCode code = ErrorCode::InvalidField) {
+  Error e;
+  e.code = code;
+  e.source = line > 0 ? std::to_string(line) : std::string();
+  e.field = field;
+  e.message = message;
+  throw DecodeFailure{std::move(e)};
+}
+
+// yaml-cpp keeps both entries of a key given twice and lookups see only the first, so the
+// second would be silently ignored: refuse it, wherever it is.
+void reject_duplicate_keys(const YAML::Node& node, const std::string& path) {
+  if (node.IsMap()) {
+    std::set<std::string> seen;
+    for (const auto& kv : node) {
+      std::string key = kv.first.IsScalar() ? kv.first.Scalar() : std::string("?");
+      std::string child = path.empty() ? key : path + "." + key;
+      if (!seen.insert(key).second) {
+        fail_at(kv.first.Mark().line + 1, child, "given twice (the first would win silently)");
+      }
+      reject_duplicate_keys(kv.second, child);
+    }
+  } else if (node.IsSequence()) {
+    for (size_t i = 0; i < node.size(); ++i) {
+      reject_duplicate_keys(node[i], path + "[" + std::to_string(i) + "]");
+    }
+  }
+}
+
+bool is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+bool is_alnum(char c) { return is_lower_alnum(c) || (c >= 'A' && c <= 'Z'); }
+bool is_hex(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+// RFC 1123 label, as Kubernetes checks namespaces: [a-z0-9]([-a-z0-9]*[a-z0-9])?, 63 at most.
+bool is_dns_label(std::string_view s) {
+  return !s.empty() && s.size() <= 63 && is_lower_alnum(s.front()) && is_lower_alnum(s.back()) &&
+         std::ranges::all_of(s, [](char c) { return is_lower_alnum(c) || c == '-'; });
+}
+
+// RFC 1123 subdomain, as Kubernetes checks node and pod names: labels joined by dots.
+bool is_dns_subdomain(std::string_view s) {
+  if (s.empty() || s.size() > 253) {
+    return false;
+  }
+  for (size_t start = 0;;) {
+    size_t dot = s.find('.', start);
+    if (!is_dns_label(s.substr(start, dot == std::string_view::npos ? dot : dot - start))) {
+      return false;
+    }
+    if (dot == std::string_view::npos) {
+      return true;
+    }
+    start = dot + 1;
+  }
+}
+
+// "0000:3b:00.1" or "3b:00.1", before any ",key=value" devargs.
+bool is_pci_address(std::string_view s) {
+  auto hex_run = [&](size_t at, size_t n) {
+    return at + n <= s.size() && std::all_of(s.begin() + at, s.begin() + at + n, is_hex);
+  };
+  if (s.size() == 12) {  // domain:bus:device.function
+    return hex_run(0, 4) && s[4] == ':' && hex_run(5, 2) && s[7] == ':' && hex_run(8, 2) &&
+           s[10] == '.' && s[11] >= '0' && s[11] <= '7';
+  }
+  return s.size() == 7 && hex_run(0, 2) && s[2] == ':' && hex_run(3, 2) && s[5] == '.' &&
+         s[6] >= '0' && s[6] <= '7';
+}
+
+std::string device_name(const std::string& devargs) { return devargs.substr(0, devargs.find(',')); }
+
+bool is_pci_port(const PortConfig& port) { return is_pci_address(device_name(port.devargs)); }
+
+std::string join_numbers(const std::vector<uint32_t>& v) {
+  std::string out;
+  for (uint32_t x : v) {
+    out += (out.empty() ? "" : ",") + std::to_string(x);
+  }
+  return out;
+}
+
+uint32_t read_u32(const YamlReader& r, int64_t min, int64_t max) {
+  return static_cast<uint32_t>(r.integer(min, max));
+}
+
+MacAddress read_mac(const YamlReader& r) {
+  std::string text = r.str();
+  std::optional<MacAddress> mac = parse_mac(text);
+  if (!mac) {
+    r.fail(quote(text) +
+           " is not a MAC address (six hex bytes separated by colons, as "
+           "02:00:00:00:00:01)");
+  }
+  if (*mac == MacAddress{}) {
+    r.fail(quote(text) + " is the zero address");
+  }
+  if (((*mac)[0] & 1) != 0) {
+    r.fail(quote(text) + " is a multicast address; a station's MAC is unicast");
+  }
+  return *mac;
+}
+
+IpAddr read_ip(const YamlReader& r, uint8_t family) {
+  std::string text = r.str();
+  std::optional<IpAddr> ip = IpAddr::parse(text);
+  if (!ip) {
+    r.fail(quote(text) + " is not an IP address");
+  }
+  if (ip->family != family) {
+    r.fail(quote(text) + " is an IPv" + std::to_string(ip->family) + " address; expected IPv" +
+           std::to_string(family));
+  }
+  return *ip;
+}
+
+uint16_t read_descriptors(const YamlReader& r) {
+  auto n = static_cast<uint16_t>(r.integer(kMinDescriptors, kMaxDescriptors));
+  if ((n & (n - 1)) != 0) {
+    r.fail(std::to_string(n) + " is not a power of two (DPDK drivers size rings in powers of two)");
+  }
+  return n;
+}
+
+std::string resolve_path(const std::string& node_file, const std::string& path) {
+  std::filesystem::path p(path);
+  if (p.is_absolute()) {
+    return p.lexically_normal().string();
+  }
+  return (std::filesystem::path(node_file).parent_path() / p).lexically_normal().string();
+}
+
+// "127.0.0.1:9090", "[::1]:9090", "localhost:9090".
+bool is_listen_address(const std::string& s) {
+  size_t colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return false;
+  }
+  std::string host = s.substr(0, colon);
+  std::string port = s.substr(colon + 1);
+  if (port.empty() || port.size() > 5 ||
+      !std::ranges::all_of(port, [](char c) { return c >= '0' && c <= '9'; })) {
+    return false;
+  }
+  int number = std::stoi(port);
+  if (number < 1 || number > 65535) {
+    return false;
+  }
+  if (host.front() == '[') {
+    std::optional<IpAddr> ip =
+        host.back() == ']' ? IpAddr::parse(host.substr(1, host.size() - 2)) : std::nullopt;
+    return ip && ip->family == 6;
+  }
+  if (std::optional<IpAddr> ip = IpAddr::parse(host)) {
+    return ip->family == 4;
+  }
+  std::string lower = host;
+  std::ranges::transform(lower, lower.begin(), [](char c) {
+    return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  });
+  return is_dns_subdomain(lower);
+}
+
+// EAL options that a field of the node file sets: given again in extra_args, one of the two
+// would be ignored (or EAL would refuse to start with a less helpful message).
+std::optional<std::string> eal_option_owner(const std::string& arg) {
+  struct Owned {
+    std::string_view option, owner;
+  };
+  static constexpr Owned kOwned[] = {{"-l", "eal.lcores"},
+                                     {"-c", "eal.lcores"},
+                                     {"--lcores", "eal.lcores"},
+                                     {"--main-lcore", "eal.main_lcore"},
+                                     {"--master-lcore", "eal.main_lcore"},
+                                     {"-m", "eal.memory_mb"},
+                                     {"--socket-mem", "eal.memory_mb"},
+                                     {"--no-huge", "eal.no_huge"},
+                                     {"--file-prefix", "eal.file_prefix"},
+                                     {"-a", "ports[].devargs"},
+                                     {"--allow", "ports[].devargs"},
+                                     {"--vdev", "ports[].devargs"},
+                                     {"--no-pci", "ports[].devargs"}};
+  for (const Owned& o : kOwned) {
+    bool is_short = o.option.size() == 2;
+    bool match = is_short ? arg.starts_with(o.option)  // "-l", "-l0-3"
+                          : arg == o.option || arg.starts_with(std::string(o.option) + "=");
+    if (match) {
+      return std::string(o.owner);
+    }
+  }
+  return std::nullopt;
+}
+
+EalConfig read_eal(const YamlReader& r) {
+  r.allow_only({"lcores", "main_lcore", "no_huge", "memory_mb", "file_prefix", "extra_args"});
+  EalConfig eal;
+  YamlReader lcores = r.at("lcores");
+  for (const YamlReader& item : lcores.items()) {
+    uint32_t lcore = read_u32(item, 0, RTE_MAX_LCORE - 1);
+    if (std::ranges::find(eal.lcores, lcore) != eal.lcores.end()) {
+      item.fail("lcore " + std::to_string(lcore) + " is listed twice");
+    }
+    eal.lcores.push_back(lcore);
+  }
+  if (eal.lcores.empty()) {
+    lcores.fail("no lcores: the main lcore and every worker's lcore are needed");
+  }
+  eal.main_lcore = eal.lcores.front();
+  if (auto main = r.get("main_lcore")) {
+    eal.main_lcore = read_u32(*main, 0, RTE_MAX_LCORE - 1);
+    if (std::ranges::find(eal.lcores, eal.main_lcore) == eal.lcores.end()) {
+      main->fail("lcore " + std::to_string(eal.main_lcore) + " is not in eal.lcores [" +
+                 join_numbers(eal.lcores) + "]");
+    }
+  }
+  if (auto v = r.get("no_huge")) {
+    eal.no_huge = v->boolean();
+  }
+  if (auto v = r.get("memory_mb")) {
+    eal.memory_mb = v->integer(kMinMemoryMb, kMaxMemoryMb);
+  }
+  if (auto v = r.get("file_prefix")) {
+    eal.file_prefix = v->str();
+    if (eal.file_prefix.empty() || !std::ranges::all_of(eal.file_prefix, [](char c) {
+          return is_alnum(c) || c == '-' || c == '_' || c == '.';
+        })) {
+      v->fail(quote(eal.file_prefix) +
+              " is not a file name prefix (letters, digits, '-', '_', '.')");
+    }
+  }
+  if (auto v = r.get("extra_args")) {
+    for (const YamlReader& item : v->items()) {
+      std::string arg = item.str();
+      if (auto owner = eal_option_owner(arg)) {
+        item.fail(quote(arg) + " is set from " + *owner + "; set it there");
+      }
+      eal.extra_args.push_back(std::move(arg));
+    }
+  }
+  return eal;
+}
+
+struct PortRead {
+  std::optional<YamlReader> rx_queues, tx_queues;  // as given, checked once workers are known
+};
+
+PortConfig read_port(const YamlReader& r, const std::vector<PortConfig>& before,
+                     std::vector<YamlReader>& role_nodes, PortRead& read) {
+  r.allow_only({"name", "role", "devargs", "pod", "mac", "next_hop_mac", "rx_queues", "tx_queues",
+                "rx_descriptors", "tx_descriptors"});
+  PortConfig port;
+  YamlReader name = r.at("name");
+  port.name = name.str();
+  if (port.name.empty() || port.name.size() > 63 || !is_alnum(port.name.front()) ||
+      !std::ranges::all_of(
+          port.name, [](char c) { return is_alnum(c) || c == '-' || c == '_' || c == '.'; })) {
+    name.fail(quote(port.name) +
+              " is not a port name (1 to 63 letters, digits, '-', '_', '.'; a letter or digit "
+              "first)");
+  }
+  for (size_t i = 0; i < before.size(); ++i) {
+    if (before[i].name == port.name) {
+      name.fail(quote(port.name) + " is already the name of ports[" + std::to_string(i) + "]");
+    }
+  }
+
+  YamlReader role = r.at("role");
+  std::string role_text = role.str();
+  if (role_text == "uplink") {
+    port.role = PortRole::Uplink;
+    for (size_t i = 0; i < before.size(); ++i) {
+      if (before[i].role == PortRole::Uplink) {
+        role.fail("a second uplink; ports[" + std::to_string(i) +
+                  "] is already the uplink (a node has at most one)");
+      }
+    }
+  } else if (role_text == "pod") {
+    port.role = PortRole::Pod;
+  } else {
+    role.fail(quote(role_text) + " is not a port role (uplink or pod)");
+  }
+  role_nodes.push_back(role);
+
+  YamlReader devargs = r.at("devargs");
+  port.devargs = devargs.str();
+  std::string device = device_name(port.devargs);
+  bool pci = is_pci_address(device);
+  bool vdev = !device.empty() &&
+              std::ranges::all_of(device, [](char c) { return is_lower_alnum(c) || c == '_'; }) &&
+              !(device.front() >= '0' && device.front() <= '9');
+  if (port.devargs.find_first_of(" \t\n") != std::string::npos || (!pci && !vdev)) {
+    devargs.fail(quote(port.devargs) +
+                 " is neither a PCI address (0000:3b:00.1[,options]) nor a virtual device "
+                 "(net_vhost0,iface=...)");
+  }
+  for (size_t i = 0; i < before.size(); ++i) {
+    if (before[i].devargs == port.devargs) {
+      devargs.fail(quote(port.devargs) + " is already the device of ports[" + std::to_string(i) +
+                   "]");
+    }
+    if (!pci && device_name(before[i].devargs) == device) {
+      devargs.fail("virtual device " + quote(device) + " is already ports[" + std::to_string(i) +
+                   "] (DPDK needs one name per virtual device: net_vhost0, net_vhost1, ...)");
+    }
+  }
+
+  if (port.role == PortRole::Pod) {
+    if (auto pod = r.get("pod")) {
+      std::string text = pod->str();
+      size_t slash = text.find('/');
+      if (slash == std::string::npos || !is_dns_label(text.substr(0, slash)) ||
+          !is_dns_subdomain(text.substr(slash + 1))) {
+        pod->fail(quote(text) + " is not namespace/name (as dev/frontend)");
+      }
+      port.pod = text;
+    }
+    port.mac = read_mac(r.at("mac"));
+    if (auto hop = r.get("next_hop_mac")) {
+      hop->fail("a pod port has no next hop (only the uplink does)");
+    }
+  } else {
+    if (auto pod = r.get("pod")) {
+      pod->fail("the uplink has no pod (only pod ports do)");
+    }
+    if (auto mac = r.get("mac")) {
+      mac->fail(
+          "the uplink takes no mac (its own comes from the device; did you mean "
+          "next_hop_mac?)");
+    }
+    port.next_hop_mac = read_mac(r.at("next_hop_mac"));
+  }
+
+  read.rx_queues = r.get("rx_queues");
+  read.tx_queues = r.get("tx_queues");
+  if (auto v = r.get("rx_descriptors")) {
+    port.rx_descriptors = read_descriptors(*v);
+  }
+  if (auto v = r.get("tx_descriptors")) {
+    port.tx_descriptors = read_descriptors(*v);
+  }
+  return port;
+}
+
+WorkerConfig read_worker(const YamlReader& r, const EalConfig& eal,
+                         const std::vector<WorkerConfig>& before,
+                         const std::vector<PortConfig>& ports) {
+  r.allow_only({"lcore", "ports"});
+  WorkerConfig w;
+  YamlReader lcore = r.at("lcore");
+  w.lcore = read_u32(lcore, 0, RTE_MAX_LCORE - 1);
+  std::string n = std::to_string(w.lcore);
+  if (std::ranges::find(eal.lcores, w.lcore) == eal.lcores.end()) {
+    lcore.fail("lcore " + n + " is not in eal.lcores [" + join_numbers(eal.lcores) + "]");
+  }
+  if (w.lcore == eal.main_lcore) {
+    lcore.fail("lcore " + n + " is the main lcore (the control plane's); a worker needs its own");
+  }
+  for (size_t i = 0; i < before.size(); ++i) {
+    if (before[i].lcore == w.lcore) {
+      lcore.fail("lcore " + n + " already runs workers[" + std::to_string(i) + "]");
+    }
+  }
+  if (auto list = r.get("ports")) {
+    for (const YamlReader& item : list->items()) {
+      std::string name = item.str();
+      if (std::ranges::none_of(ports, [&](const PortConfig& p) { return p.name == name; })) {
+        item.fail(quote(name) + " is not the name of a port");
+      }
+      if (std::ranges::find(w.ports, name) != w.ports.end()) {
+        item.fail(quote(name) + " is listed twice");
+      }
+      w.ports.push_back(std::move(name));
+    }
+  }
+  return w;
+}
+
+bool polls(const WorkerConfig& w, const PortConfig& port) {
+  return w.ports.empty() || std::ranges::find(w.ports, port.name) != w.ports.end();
+}
+
+size_t poller_count(const NodeConfig& c, const PortConfig& port) {
+  return static_cast<size_t>(
+      std::ranges::count_if(c.workers, [&](const WorkerConfig& w) { return polls(w, port); }));
+}
+
+// Checks that need the whole file: queues, that every port and lcore is used, mbufs.
+void check_together(NodeConfig& c, const YamlReader& root,
+                    const std::vector<YamlReader>& port_nodes,
+                    const std::vector<PortRead>& port_reads,
+                    const std::vector<YamlReader>& lcore_items) {
+  for (size_t i = 0; i < c.ports.size(); ++i) {
+    PortConfig& port = c.ports[i];
+    size_t pollers = poller_count(c, port);
+    if (pollers == 0) {
+      port_nodes[i].fail("port " + quote(port.name) +
+                         " is polled by no worker (name it in a worker's ports, or leave a "
+                         "worker's ports out to poll every port)");
+    }
+    port.rx_queues = static_cast<uint16_t>(pollers);
+    if (const auto& v = port_reads[i].rx_queues) {
+      auto n = static_cast<size_t>(v->integer(1, kMaxQueues));
+      if (n != pollers) {
+        v->fail(std::to_string(n) + " rx queues, but " + std::to_string(pollers) +
+                " worker(s) poll the port: each poller takes one queue, and a queue nobody "
+                "polls would fill and drop what RSS sends it");
+      }
+    }
+    port.tx_queues = static_cast<uint16_t>(c.workers.size());
+    if (const auto& v = port_reads[i].tx_queues) {
+      auto n = static_cast<size_t>(v->integer(1, kMaxQueues));
+      if (n < c.workers.size()) {
+        v->fail(std::to_string(n) + " tx queues for " + std::to_string(c.workers.size()) +
+                " workers: every worker may send to every port, on a queue of its own");
+      }
+      port.tx_queues = static_cast<uint16_t>(n);
+    }
+  }
+  for (const YamlReader& item : lcore_items) {
+    auto lcore = static_cast<uint32_t>(item.integer(0, RTE_MAX_LCORE - 1));
+    if (lcore != c.eal.main_lcore &&
+        std::ranges::none_of(c.workers, [&](const WorkerConfig& w) { return w.lcore == lcore; })) {
+      item.fail("lcore " + std::to_string(lcore) +
+                " is neither eal.main_lcore nor a worker's lcore (EAL would start a thread that "
+                "does nothing): remove it, or add a worker on it");
+    }
+  }
+  // The pool must fill every ring and still cover what each lcore caches and holds in a
+  // burst, or a port runs dry under load (the sum is l3fwd's).
+  uint64_t descriptors = 0;
+  for (const PortConfig& p : c.ports) {
+    descriptors +=
+        uint64_t{p.rx_queues} * p.rx_descriptors + uint64_t{p.tx_queues} * p.tx_descriptors;
+  }
+  uint64_t lcores = c.eal.lcores.size();
+  uint64_t needed = descriptors + lcores * (kMempoolCache + kBurst);
+  std::optional<YamlReader> mbufs = root.get("mbufs");
+  int line = mbufs ? mbufs->line() : root.line();
+  std::string given = mbufs ? std::to_string(c.mbufs) : "the default " + std::to_string(c.mbufs);
+  if (c.mbufs < needed) {
+    fail_at(line, "mbufs",
+            given + " mbufs cannot fill the rings: the ports' descriptors (" +
+                std::to_string(descriptors) + ") plus " + std::to_string(kMempoolCache) +
+                " cached and " + std::to_string(kBurst) + " in flight per lcore (" +
+                std::to_string(lcores) + " lcores) need at least " + std::to_string(needed));
+  }
+  uint64_t pool_mb = (uint64_t{c.mbufs} * kMbufBytes + (1u << 20) - 1) >> 20;
+  if (pool_mb > c.eal.memory_mb) {
+    fail_at(line, "mbufs",
+            given + " mbufs take " + std::to_string(pool_mb) + " MiB (" +
+                std::to_string(kMbufBytes) + " bytes each), more than eal.memory_mb (" +
+                std::to_string(c.eal.memory_mb) + ")");
+  }
+}
+
+PolicySourceConfig read_policy(const YamlReader& r, const std::string& path) {
+  r.allow_only({"source", "directory", "kubeconfig", "debounce_ms"});
+  PolicySourceConfig p;
+  if (auto source = r.get("source")) {
+    std::string text = source->str();
+    if (text == "directory") {
+      p.kind = PolicySourceKind::Directory;
+    } else if (text == "kubernetes") {
+      p.kind = PolicySourceKind::Kubernetes;
+    } else {
+      source->fail(quote(text) + " is not a policy source (directory or kubernetes)");
+    }
+  }
+  if (p.kind == PolicySourceKind::Directory) {
+    if (!r.has("directory")) {
+      fail_at(r.line(), r.path() + ".directory", "required when policy.source is directory",
+              ErrorCode::MissingField);
+    }
+    if (auto v = r.get("kubeconfig")) {
+      v->fail("only with source: kubernetes");
+    }
+    YamlReader dir = r.at("directory");
+    p.directory = dir.str();
+    if (p.directory.empty()) {
+      dir.fail("empty directory");
+    }
+    p.directory = resolve_path(path, p.directory);
+  } else {
+    if (auto v = r.get("directory")) {
+      v->fail("only with source: directory");
+    }
+    if (auto v = r.get("kubeconfig")) {
+      std::string text = v->str();
+      if (text.empty()) {
+        v->fail("empty path (leave kubeconfig out to use the in-cluster service account)");
+      }
+      p.kubeconfig = resolve_path(path, text);
+    }
+  }
+  if (auto v = r.get("debounce_ms")) {
+    p.debounce_ms = read_u32(*v, 0, kMaxDebounceMs);
+  }
+  return p;
+}
+
+ConntrackConfig read_conntrack(const YamlReader& r) {
+  r.allow_only({"max_flows", "tcp_syn_timeout", "tcp_established_timeout", "tcp_closing_timeout",
+                "udp_timeout", "icmp_timeout", "other_timeout", "rejudge_established"});
+  ConntrackConfig ct;
+  if (auto v = r.get("max_flows")) {
+    ct.max_flows = read_u32(*v, 1, kMaxFlows);
+  }
+  auto timeout = [&](std::string_view key, uint32_t& out) {
+    if (auto v = r.get(key)) {
+      out = read_u32(*v, 1, kMaxTimeoutS);
+    }
+  };
+  timeout("tcp_syn_timeout", ct.tcp_syn_timeout);
+  timeout("tcp_established_timeout", ct.tcp_established_timeout);
+  timeout("tcp_closing_timeout", ct.tcp_closing_timeout);
+  timeout("udp_timeout", ct.udp_timeout);
+  timeout("icmp_timeout", ct.icmp_timeout);
+  timeout("other_timeout", ct.other_timeout);
+  if (auto v = r.get("rejudge_established")) {
+    ct.rejudge_established = v->boolean();
+  }
+  return ct;
+}
+
+NodeConfig read_node(const YAML::Node& doc, const std::string& path) {
+  reject_duplicate_keys(doc, "");
+  YamlReader root(doc, "", true);
+  root.allow_only(
+      {"node_name", "eal", "mbufs", "workers", "ports", "gateway", "policy", "conntrack", "admin"});
+  NodeConfig c;
+  c.path = path;
+  YamlReader node_name = root.at("node_name");
+  c.node_name = node_name.str();
+  if (!is_dns_subdomain(c.node_name)) {
+    node_name.fail(quote(c.node_name) +
+                   " is not a Kubernetes node name (lower-case letters, digits, '-', '.')");
+  }
+
+  YamlReader eal = root.at("eal");
+  c.eal = read_eal(eal);
+  std::vector<YamlReader> lcore_items = eal.at("lcores").items();
+  if (auto v = root.get("mbufs")) {
+    c.mbufs = read_u32(*v, 1, UINT32_MAX);
+  }
+
+  YamlReader ports = root.at("ports");
+  std::vector<YamlReader> port_nodes = ports.items();
+  if (port_nodes.empty()) {
+    ports.fail("no ports: a node needs at least one");
+  }
+  std::vector<YamlReader> role_nodes;
+  std::vector<PortRead> port_reads(port_nodes.size());
+  for (size_t i = 0; i < port_nodes.size(); ++i) {
+    c.ports.push_back(read_port(port_nodes[i], c.ports, role_nodes, port_reads[i]));
+  }
+
+  YamlReader workers = root.at("workers");
+  for (const YamlReader& w : workers.items()) {
+    c.workers.push_back(read_worker(w, c.eal, c.workers, c.ports));
+  }
+  if (c.workers.empty()) {
+    workers.fail("no workers: a node needs at least one");
+  }
+
+  if (auto g = root.get("gateway")) {
+    g->allow_only({"ipv4", "ipv6", "mac"});
+    if (auto v = g->get("ipv4")) {
+      c.gateway.ipv4 = read_ip(*v, 4);
+    }
+    if (auto v = g->get("ipv6")) {
+      c.gateway.ipv6 = read_ip(*v, 6);
+    }
+    if (auto v = g->get("mac")) {
+      c.gateway.mac = read_mac(*v);
+    }
+  }
+  for (size_t i = 0; i < c.ports.size(); ++i) {
+    if (c.ports[i].mac == c.gateway.mac) {
+      port_nodes[i].at("mac").fail(format_mac(c.gateway.mac) +
+                                   " is the gateway's MAC; the pod needs its own");
+    }
+  }
+
+  c.policy = read_policy(root.at("policy"), path);
+  if (auto v = root.get("conntrack")) {
+    c.conntrack = read_conntrack(*v);
+  }
+  if (auto a = root.get("admin")) {
+    a->allow_only({"listen"});
+    if (auto v = a->get("listen")) {
+      c.admin.listen = v->str();
+      if (!is_listen_address(c.admin.listen)) {
+        v->fail(quote(c.admin.listen) +
+                " is not host:port (as 127.0.0.1:9090, [::1]:9090, localhost:9090)");
+      }
+    }
+  }
+  check_together(c, root, port_nodes, port_reads, lcore_items);
+  return c;
+}
+
+}  // namespace
+
+const PortConfig* NodeConfig::uplink() const {
+  for (const PortConfig& p : ports) {
+    if (p.role == PortRole::Uplink) {
+      return &p;
+    }
+  }
+  return nullptr;
+}
+
+Result<NodeConfig> parse_node_config(const std::string& text, const std::string& path) {
+  auto with_line = [&](int line) { return line > 0 ? path + ":" + std::to_string(line) : path; };
+  try {
+    return read_node(YAML::Load(text), path);
+  } catch (const DecodeFailure& failure) {
+    Error e = failure.error;
+    e.source = with_line(e.source.empty() ? 0 : std::stoi(e.source));
+    return e;
+  } catch (const YAML::Exception& ex) {
+    return Error{ErrorCode::Syntax, with_line(ex.mark.line + 1), {}, {}, ex.msg};
+  }
+}
+
+Result<NodeConfig> load_node_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    return Error{ErrorCode::Io, path, {}, {}, "cannot read the node file"};
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_node_config(text.str(), path);
+}
+
+std::vector<PolledQueue> polled_queues(const NodeConfig& config, size_t worker) {
+  std::vector<PolledQueue> out;
+  const WorkerConfig& w = config.workers.at(worker);
+  auto add = [&](size_t port) {
+    uint16_t rank = 0;
+    for (size_t i = 0; i < worker; ++i) {
+      rank += polls(config.workers[i], config.ports[port]) ? 1 : 0;
+    }
+    out.push_back({port, rank});
+  };
+  if (w.ports.empty()) {
+    for (size_t p = 0; p < config.ports.size(); ++p) {
+      add(p);
+    }
+    return out;
+  }
+  for (const std::string& name : w.ports) {
+    for (size_t p = 0; p < config.ports.size(); ++p) {
+      if (config.ports[p].name == name) {
+        add(p);
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> eal_arguments(const NodeConfig& config) {
+  const EalConfig& eal = config.eal;
+  std::vector<std::string> args = {"-l",           join_numbers(eal.lcores),
+                                   "--main-lcore", std::to_string(eal.main_lcore),
+                                   "-m",           std::to_string(eal.memory_mb)};
+  if (eal.no_huge) {
+    args.emplace_back("--no-huge");
+  }
+  args.push_back("--file-prefix");
+  args.push_back(eal.file_prefix);
+  if (std::ranges::none_of(config.ports, is_pci_port)) {
+    args.emplace_back("--no-pci");
+  }
+  for (const PortConfig& p : config.ports) {
+    args.push_back(is_pci_port(p) ? "-a" : "--vdev");
+    args.push_back(p.devargs);
+  }
+  args.insert(args.end(), eal.extra_args.begin(), eal.extra_args.end());
+  return args;
+}
+
+std::string describe_plan(const NodeConfig& c) {
+  std::ostringstream out;
+  out << "node " << c.node_name << " (" << c.path << ")\n";
+  out << "eal:";
+  for (const std::string& a : eal_arguments(c)) {
+    out << ' ' << a;
+  }
+  out << "\n  " << c.eal.memory_mb << " MiB of "
+      << (c.eal.no_huge ? "anonymous memory (no hugepages)" : "hugepages") << ", file prefix "
+      << c.eal.file_prefix << ", " << c.mbufs << " mbufs\n";
+  out << "  lcore " << c.eal.main_lcore << ": main (control plane, admin API)\n";
+  out << "workers:\n";
+  for (size_t w = 0; w < c.workers.size(); ++w) {
+    out << "  worker " << w << " on lcore " << c.workers[w].lcore << ": polls";
+    const char* separator = " ";
+    for (const PolledQueue& q : polled_queues(c, w)) {
+      out << separator << c.ports[q.port].name << " rx queue " << q.queue;
+      separator = ", ";
+    }
+    out << "; sends on tx queue " << w << " of every port\n";
+  }
+  out << "ports:\n";
+  for (const PortConfig& p : c.ports) {
+    out << "  " << p.name << ": " << (p.role == PortRole::Uplink ? "uplink" : "pod") << ", "
+        << (is_pci_port(p) ? "PCI device " : "virtual device ") << p.devargs << '\n';
+    if (p.role == PortRole::Pod) {
+      out << "    pod " << (p.pod ? *p.pod : "from the annotation palisade.io/port=" + p.name)
+          << ", MAC " << (p.mac ? format_mac(*p.mac) : "?") << '\n';
+    } else {
+      out << "    next hop MAC " << (p.next_hop_mac ? format_mac(*p.next_hop_mac) : "?") << '\n';
+    }
+    out << "    " << p.rx_queues << " rx queue(s) x " << p.rx_descriptors << " descriptors, "
+        << p.tx_queues << " tx queue(s) x " << p.tx_descriptors << " descriptors\n";
+  }
+  out << "gateway: " << c.gateway.ipv4.to_string() << ", " << c.gateway.ipv6.to_string() << ", MAC "
+      << format_mac(c.gateway.mac) << '\n';
+  if (c.policy.kind == PolicySourceKind::Directory) {
+    out << "policy: directory " << c.policy.directory;
+  } else {
+    out << "policy: kubernetes, "
+        << (c.policy.kubeconfig ? "kubeconfig " + *c.policy.kubeconfig : "in-cluster");
+  }
+  out << ", debounce " << c.policy.debounce_ms << " ms\n";
+  const ConntrackConfig& ct = c.conntrack;
+  out << "conntrack: at most " << ct.max_flows << " flows; idle timeouts (s): tcp syn "
+      << ct.tcp_syn_timeout << ", tcp established " << ct.tcp_established_timeout
+      << ", tcp closing " << ct.tcp_closing_timeout << ", udp " << ct.udp_timeout << ", icmp "
+      << ct.icmp_timeout << ", other " << ct.other_timeout << "; established connections "
+      << (ct.rejudge_established ? "re-judged by each new policy" : "keep their first verdict")
+      << '\n';
+  out << "admin: http://" << c.admin.listen << " (/metrics, /healthz, /readyz)\n";
+  return out.str();
+}
+
+std::string format_mac(const MacAddress& mac) {
+  char buf[18];
+  std::snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
+                mac[4], mac[5]);
+  return buf;
+}
+
+std::optional<MacAddress> parse_mac(const std::string& text) {
+  if (text.size() != 17) {
+    return std::nullopt;
+  }
+  MacAddress mac{};
+  for (size_t i = 0; i < 6; ++i) {
+    const char* p = text.data() + i * 3;
+    if (!is_hex(p[0]) || !is_hex(p[1]) || (i < 5 && p[2] != ':')) {
+      return std::nullopt;
+    }
+    auto nibble = [](char c) {
+      return static_cast<uint8_t>(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+    };
+    mac[i] = static_cast<uint8_t>(nibble(p[0]) << 4 | nibble(p[1]));
+  }
+  return mac;
+}
+
+}  // namespace palisade::control
