@@ -55,10 +55,13 @@ bool answer_arp(uint8_t* frame, uint32_t len, const uint8_t gateway_mac[6]) noex
 // `gateway_ip`, the one address the gateway really holds, and then as RFC 4861 7.2.4 says:
 // to all-nodes (ff02::1, 33:33:00:00:00:01) with Solicited clear. It must also be sent to
 // the target's solicited-node group and carry no Source Link-Layer Address option
-// (RFC 4861 7.1.1), or it is not answered.
-uint32_t answer_neighbor_solicitation(uint8_t* frame, uint32_t len, uint32_t capacity,
-                                      const uint8_t gateway_mac[6],
-                                      const uint8_t gateway_ip[16]) noexcept;
+// (RFC 4861 7.1.1), or it is not answered. `gateway_ip` defaults to Calico's fe80::1; a
+// node file that sets another gateway address should pass it.
+inline constexpr uint8_t kDefaultGatewayIpv6[16] = {0xfe, 0x80, 0, 0, 0, 0, 0, 0,
+                                                    0,    0,    0, 0, 0, 0, 0, 1};
+uint32_t answer_neighbor_solicitation(
+    uint8_t* frame, uint32_t len, uint32_t capacity, const uint8_t gateway_mac[6],
+    const uint8_t gateway_ip[16] = kDefaultGatewayIpv6) noexcept;
 
 // Ethernet 14 + IPv6 40 + NA 24 + Target Link-Layer Address option 8.
 inline constexpr uint32_t kNeighborAdvertisementLen = 14 + 40 + 24 + 8;

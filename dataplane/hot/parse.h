@@ -1,8 +1,9 @@
 // Packet parsing for the workers: Ethernet (one optional 802.1Q tag), IPv4 with options,
 // IPv6 with its extension-header chain, and the ports (or ICMP type/code) of TCP, UDP, SCTP,
-// ICMP and ICMPv6, and for an ICMP error the tuple of the packet it quotes. Hostile input is the normal case on a pod port: every length is checked
-// against the bytes present before it is trusted, and what cannot be judged safely is
-// dropped with a reason (hot/drop.h), never passed on.
+// ICMP and ICMPv6, and for an ICMP error the tuple of the packet it quotes. Hostile input
+// is the normal case on a pod port: every length is checked against the bytes present
+// before it is trusted, and what cannot be judged safely is dropped with a reason
+// (hot/drop.h), never passed on.
 //
 // Hot path: noexcept, no allocation, no system call; reads only [data, data + len).
 // docs/dataplane.md states the promise and the RFC each check follows.
@@ -37,9 +38,10 @@ struct ParsedPacket {
   bool more_fragments = false;
   // ICMP errors (ICMPv4 types 3, 11, 12; ICMPv6 types 1, 2, 3, 4): the packet the error is
   // about, as its header is quoted, so the worker can look up that connection and pass the
-  // error only if it exists (RFC 5927). The quote's own checksums are not checked: the L4
-  // checksum cannot be over a quote cut to 8 bytes, and NATs on the path rewrite the quoted
-  // addresses without always fixing the quoted IPv4 header checksum.
+  // error only if it exists and dst == inner_src (RFC 5927; docs/dataplane.md). Quoted
+  // lengths are not checked (the quote is cut short), nor are its checksums: the L4 one
+  // cannot be verified on 8 bytes, and NATs on the path rewrite the quoted addresses
+  // without always fixing the quoted IPv4 header checksum.
   bool icmp_error = false;
   uint8_t inner_proto = 0;
   uint8_t inner_src[16] = {}, inner_dst[16] = {};  // network order; IPv4: first 4 bytes

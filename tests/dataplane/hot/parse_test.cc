@@ -280,5 +280,247 @@ TEST(Parse, ArpIsItsOwnKindAndOtherEthertypesAreUnsupported) {
   EXPECT_EQ(parse(cat({eth(0x88cc), Bytes(40, 0)}), p), Drop::UnsupportedL2);  // LLDP
 }
 
+// ---- ICMP errors ---------------------------------------------------------------------------
+
+// The 8-byte ICMP header of an error (the unused/MTU/pointer word left 0).
+Bytes icmp_header(uint8_t type, uint8_t code) { return {type, code, 0, 0, 0, 0, 0, 0}; }
+// An IPv4 header as an error quotes it: from 10.1.0.2 (the pod) to 192.0.2.9; the checksum
+// is left wrong on purpose (quoted checksums are not checked). `frag`: flags/offset word.
+Bytes quoted_ipv4(uint8_t proto, size_t option_bytes = 0, uint16_t frag = 0) {
+  const size_t header = 20 + option_bytes;
+  Bytes h = {uint8_t(0x40 | (header / 4)), 0};
+  put16(h, 1500);  // the original length: more than the quote holds, as it always is
+  put16(h, 0x4242);
+  put16(h, frag);
+  h.push_back(3);
+  h.push_back(proto);
+  put16(h, 0xdead);
+  for (uint8_t a : {10, 1, 0, 2, 192, 0, 2, 9}) {
+    h.push_back(a);
+  }
+  h.resize(header, 1);
+  return h;
+}
+// An IPv6 header as an error quotes it: from fd00::2 to 2001:db8::9.
+Bytes quoted_ipv6(uint8_t next) {
+  Bytes h = {0x60, 0, 0, 0};
+  put16(h, 1400);
+  h.push_back(next);
+  h.push_back(1);
+  Bytes src(16, 0), dst(16, 0);
+  src[0] = 0xfd;
+  src[15] = 2;
+  dst[0] = 0x20;
+  dst[1] = 0x01;
+  dst[2] = 0x0d;
+  dst[3] = 0xb8;
+  dst[15] = 9;
+  return cat({h, src, dst});
+}
+Bytes v4_error(Bytes icmp) { return cat({eth(0x0800), ipv4(1, icmp.size()), icmp}); }
+Bytes v6_error(Bytes icmp) { return cat({eth(0x86DD), ipv6(58, icmp.size()), icmp}); }
+Bytes first(const Bytes& b, size_t n) { return Bytes(b.begin(), b.begin() + n); }
+
+TEST(IcmpErrors, PortUnreachableGivesTheQuotedUdpTuple) {
+  ParsedPacket p;
+  ASSERT_EQ(parse(v4_error(cat({icmp_header(3, 3), quoted_ipv4(17), udp(40000, 53)})), p),
+            std::nullopt);
+  EXPECT_TRUE(p.icmp_error);
+  EXPECT_EQ(p.proto, 1);
+  EXPECT_EQ(p.sport, 3);  // type and code, as for any ICMP
+  EXPECT_EQ(p.dport, 3);
+  EXPECT_EQ(p.inner_proto, 17);
+  EXPECT_EQ(Bytes(p.inner_src, p.inner_src + 4), (Bytes{10, 1, 0, 2}));
+  EXPECT_EQ(Bytes(p.inner_dst, p.inner_dst + 4), (Bytes{192, 0, 2, 9}));
+  EXPECT_EQ(p.inner_sport, 40000);
+  EXPECT_EQ(p.inner_dport, 53);
+}
+
+TEST(IcmpErrors, TimeExceededQuotingEightBytesOfTcpBehindOptions) {
+  // RFC 792 promises only 8 bytes of the original's payload: TCP's ports, not its flags.
+  ParsedPacket p;
+  Bytes eight = first(tcp(443, 51000), 8);
+  ASSERT_EQ(parse(v4_error(cat({icmp_header(11, 0), quoted_ipv4(6, 8), eight})), p),
+            std::nullopt);
+  EXPECT_TRUE(p.icmp_error);
+  EXPECT_EQ(p.inner_proto, 6);
+  EXPECT_EQ(p.inner_sport, 443);
+  EXPECT_EQ(p.inner_dport, 51000);
+  EXPECT_EQ(p.tcp_flags, 0);  // the quoted TCP header is not judged as a TCP header
+}
+
+TEST(IcmpErrors, QuotedEchoGivesItsIdentifierAndSctpItsPorts) {
+  ParsedPacket p;
+  Bytes echo = {8, 0, 0xff, 0xff, 0x12, 0x34, 0, 9};
+  ASSERT_EQ(parse(v4_error(cat({icmp_header(12, 0), quoted_ipv4(1), echo})), p), std::nullopt);
+  EXPECT_TRUE(p.icmp_error);
+  EXPECT_EQ(p.inner_proto, 1);
+  EXPECT_EQ(p.inner_sport, 0x1234);
+  EXPECT_EQ(p.inner_dport, 0x1234);
+  Bytes sctp = {0x0b, 0x59, 0x0e, 0x80, 1, 2, 3, 4};  // 2905 -> 3712, verification tag
+  ASSERT_EQ(parse(v4_error(cat({icmp_header(3, 1), quoted_ipv4(132), sctp})), p), std::nullopt);
+  EXPECT_EQ(p.inner_sport, 2905);
+  EXPECT_EQ(p.inner_dport, 3712);
+}
+
+TEST(IcmpErrors, OtherIcmpIsNoError) {
+  ParsedPacket p;
+  for (uint8_t type : {0, 4, 5, 8, 13}) {  // echo reply, source quench, redirect, echo, ts
+    ASSERT_EQ(parse(v4_error(cat({icmp_header(type, 0), quoted_ipv4(17), udp(1, 2)})), p),
+              std::nullopt);
+    EXPECT_FALSE(p.icmp_error) << int(type);
+    EXPECT_EQ(p.inner_proto, 0);
+  }
+  // ICMPv6 numbers mean nothing in IPv4's ICMP, and the reverse.
+  Bytes v6_in_v4 = cat({icmp_header(1, 0), quoted_ipv6(17), udp(1, 2)});
+  ASSERT_EQ(parse(cat({eth(0x0800), ipv4(58, v6_in_v4.size()), v6_in_v4}), p), std::nullopt);
+  EXPECT_FALSE(p.icmp_error);
+  Bytes v4_in_v6 = cat({icmp_header(3, 0), quoted_ipv4(17), udp(1, 2)});
+  ASSERT_EQ(parse(cat({eth(0x86DD), ipv6(1, v4_in_v6.size()), v4_in_v6}), p), std::nullopt);
+  EXPECT_FALSE(p.icmp_error);
+}
+
+TEST(IcmpErrors, QuotesWithoutPortsNeedNoL4Bytes) {
+  ParsedPacket p;
+  ASSERT_EQ(parse(v4_error(cat({icmp_header(3, 2), quoted_ipv4(47)})), p), std::nullopt);  // GRE
+  EXPECT_TRUE(p.icmp_error);
+  EXPECT_EQ(p.inner_proto, 47);
+  EXPECT_EQ(p.inner_sport, 0);
+  // A later fragment holds no L4 header: ports 0, so it matches no connection with ports.
+  ASSERT_EQ(parse(v4_error(cat({icmp_header(3, 3), quoted_ipv4(17, 0, 0x00b9)})), p),
+            std::nullopt);
+  EXPECT_EQ(p.inner_proto, 17);
+  EXPECT_EQ(p.inner_sport, 0);
+  EXPECT_EQ(p.inner_dport, 0);
+  // A first fragment has its ports.
+  ASSERT_EQ(parse(v4_error(cat({icmp_header(11, 1), quoted_ipv4(17, 0, 0x2000), udp(5, 6)})),
+                  p),
+            std::nullopt);
+  EXPECT_EQ(p.inner_dport, 6);
+}
+
+TEST(IcmpErrors, MalformedIpv4QuotesAreDropped) {
+  // Bytes missing: truncated_l4. A header wrong whatever its length: bad_ip_header.
+  ParsedPacket p;
+  const Bytes u = udp(40000, 53);
+  EXPECT_EQ(parse(v4_error(cat({icmp_header(3, 3), first(quoted_ipv4(17), 19)})), p),
+            Drop::TruncatedL4);
+  EXPECT_EQ(parse(v4_error(icmp_header(3, 3)), p), Drop::TruncatedL4);  // nothing quoted
+  EXPECT_EQ(parse(v4_error(cat({icmp_header(3, 3), first(quoted_ipv4(17, 12), 28)})), p),
+            Drop::TruncatedL4);  // IHL 8 words, 28 bytes quoted
+  EXPECT_EQ(parse(v4_error(cat({icmp_header(3, 3), quoted_ipv4(17), first(u, 7)})), p),
+            Drop::TruncatedL4);
+  EXPECT_EQ(parse(v4_error(cat({icmp_header(11, 0), quoted_ipv4(6), first(tcp(1, 2), 4)})), p),
+            Drop::TruncatedL4);
+  EXPECT_EQ(parse(v4_error(cat({icmp_header(3, 3), quoted_ipv4(1), Bytes{8, 0, 0, 0}})), p),
+            Drop::TruncatedL4);  // a quoted echo without its identifier
+  Bytes ihl = quoted_ipv4(17);
+  ihl[0] = 0x44;
+  EXPECT_EQ(parse(v4_error(cat({icmp_header(3, 3), ihl, u})), p), Drop::BadIpHeader);
+  Bytes version = quoted_ipv4(17);
+  version[0] = 0x65;
+  EXPECT_EQ(parse(v4_error(cat({icmp_header(3, 3), version, u})), p), Drop::BadIpHeader);
+  // The outer header still comes first: a short ICMP header is truncated_l4 as before.
+  EXPECT_EQ(parse(v4_error(Bytes{3, 3, 0, 0}), p), Drop::TruncatedL4);
+}
+
+TEST(IcmpErrors, Ipv6PacketTooBigGivesTheQuotedTcpTuple) {
+  ParsedPacket p;
+  Bytes ptb = {2, 0, 0, 0, 0, 0, 0x05, 0x00};  // MTU 1280
+  ASSERT_EQ(parse(v6_error(cat({ptb, quoted_ipv6(6), tcp(8443, 50000, 0x10)})), p),
+            std::nullopt);
+  EXPECT_TRUE(p.icmp_error);
+  EXPECT_EQ(p.kind, L3Kind::Ipv6);
+  EXPECT_EQ(p.proto, 58);
+  EXPECT_EQ(p.sport, 2);
+  EXPECT_EQ(p.inner_proto, 6);
+  EXPECT_EQ(p.inner_src[0], 0xfd);
+  EXPECT_EQ(p.inner_src[15], 2);
+  EXPECT_EQ(p.inner_dst[0], 0x20);
+  EXPECT_EQ(p.inner_dst[15], 9);
+  EXPECT_EQ(p.inner_sport, 8443);
+  EXPECT_EQ(p.inner_dport, 50000);
+  for (uint8_t type : {1, 3, 4}) {
+    ASSERT_EQ(parse(v6_error(cat({icmp_header(type, 0), quoted_ipv6(17), udp(7, 8)})), p),
+              std::nullopt);
+    EXPECT_TRUE(p.icmp_error) << int(type);
+    EXPECT_EQ(p.inner_dport, 8);
+  }
+  for (uint8_t type : {128, 129, 135, 136}) {  // echo, neighbor discovery: no errors
+    ASSERT_EQ(parse(v6_error(cat({icmp_header(type, 0), Bytes(16, 0)})), p), std::nullopt);
+    EXPECT_FALSE(p.icmp_error) << int(type);
+  }
+  Bytes echo = {128, 0, 0, 0, 0xbe, 0xef, 0, 1};
+  ASSERT_EQ(parse(v6_error(cat({icmp_header(1, 4), quoted_ipv6(58), echo})), p), std::nullopt);
+  EXPECT_EQ(p.inner_proto, 58);
+  EXPECT_EQ(p.inner_sport, 0xbeef);
+  EXPECT_EQ(p.inner_dport, 0xbeef);
+}
+
+TEST(IcmpErrors, QuotedIpv6ExtensionHeadersAreWalkedWithinTheQuote) {
+  ParsedPacket p;
+  Bytes chain = cat({ext(60), ext(43, 1), ext(17)});  // HbH -> DestOpts -> Routing -> UDP
+  ASSERT_EQ(parse(v6_error(cat({icmp_header(1, 3), quoted_ipv6(0), chain, udp(9, 10)})), p),
+            std::nullopt);
+  EXPECT_EQ(p.inner_proto, 17);
+  EXPECT_EQ(p.inner_dport, 10);
+  // Reassembly time exceeded quotes the first fragment, fragment header and all.
+  ASSERT_EQ(parse(v6_error(cat({icmp_header(3, 1), quoted_ipv6(44), ext(17, 0, 0x0001),
+                                udp(11, 12)})),
+                  p),
+            std::nullopt);
+  EXPECT_EQ(p.inner_dport, 12);
+  // A later fragment: no ports.
+  ASSERT_EQ(parse(v6_error(cat({icmp_header(1, 3), quoted_ipv6(44), ext(17, 0, 0x0008),
+                                Bytes(8, 0x77)})),
+                  p),
+            std::nullopt);
+  EXPECT_EQ(p.inner_proto, 17);
+  EXPECT_EQ(p.inner_sport, 0);
+  EXPECT_EQ(p.inner_dport, 0);
+}
+
+TEST(IcmpErrors, MalformedIpv6QuotesAreDropped) {
+  ParsedPacket p;
+  const Bytes u = udp(1, 2);
+  const Bytes err = icmp_header(1, 3);
+  EXPECT_EQ(parse(v6_error(cat({err, first(quoted_ipv6(17), 39)})), p), Drop::TruncatedL4);
+  EXPECT_EQ(parse(v6_error(cat({err, quoted_ipv6(17), first(u, 7)})), p), Drop::TruncatedL4);
+  Bytes version = quoted_ipv6(17);
+  version[0] = 0x45;
+  EXPECT_EQ(parse(v6_error(cat({err, version, u})), p), Drop::BadIpHeader);
+  // An extension header past the quote, or a quote cut inside one.
+  EXPECT_EQ(parse(v6_error(cat({err, quoted_ipv6(60), first(ext(17, 2), 16)})), p),
+            Drop::TruncatedL4);
+  EXPECT_EQ(parse(v6_error(cat({err, quoted_ipv6(60), first(ext(17), 4)})), p),
+            Drop::TruncatedL4);
+  // Headers not walked, too many, or Hop-by-Hop not first: bad_ip_header.
+  Bytes ah = {17, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1};  // AH: 12 bytes, 4-byte units
+  EXPECT_EQ(parse(v6_error(cat({err, quoted_ipv6(51), ah, u})), p), Drop::BadIpHeader);
+  Bytes many;
+  for (int i = 0; i < kMaxQuotedIpv6ExtensionHeaders; ++i) {
+    many = cat({many, ext(60)});
+  }
+  EXPECT_EQ(parse(v6_error(cat({err, quoted_ipv6(60), many, u})), p), Drop::BadIpHeader);
+  Bytes just_enough;
+  for (int i = 0; i + 1 < kMaxQuotedIpv6ExtensionHeaders; ++i) {
+    just_enough = cat({just_enough, ext(60)});
+  }
+  just_enough = cat({just_enough, ext(17)});
+  EXPECT_EQ(parse(v6_error(cat({err, quoted_ipv6(60), just_enough, u})), p), std::nullopt);
+  Bytes late_hbh = cat({ext(0), ext(17)});
+  EXPECT_EQ(parse(v6_error(cat({err, quoted_ipv6(60), late_hbh, u})), p), Drop::BadIpHeader);
+}
+
+TEST(IcmpErrors, QuotedChecksumsAreNotChecked) {
+  // quoted_ipv4's checksum is wrong, and the quoted UDP checksum cannot be checked on 8
+  // bytes: routers cut the quote, and NATs rewrite quoted addresses.
+  ParsedPacket p;
+  Bytes q = quoted_ipv4(17);
+  EXPECT_EQ(parse(v4_error(cat({icmp_header(3, 3), q, udp(1, 2)})), p), std::nullopt);
+  q[10] = q[11] = 0;
+  EXPECT_EQ(parse(v4_error(cat({icmp_header(3, 3), q, udp(1, 2)})), p), std::nullopt);
+}
+
 }  // namespace
 }  // namespace palisade::dataplane
