@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -125,9 +126,22 @@ bool is_pci_address(std::string_view s) {
          s[6] >= '0' && s[6] <= '7';
 }
 
-std::string device_name(const std::string& devargs) { return devargs.substr(0, devargs.find(',')); }
+std::string device_part(const std::string& devargs) { return devargs.substr(0, devargs.find(',')); }
 
-bool is_pci_port(const PortConfig& port) { return is_pci_address(device_name(port.devargs)); }
+bool is_pci_port(const PortConfig& port) { return is_pci_address(device_part(port.devargs)); }
+
+// net_vhost offers as many queues as its `queues=` devarg says (1 when absent): asking
+// rte_eth_dev_configure for more fails at start.
+std::optional<size_t> vhost_queue_limit(const std::string& devargs) {
+  if (!devargs.starts_with("net_vhost")) {
+    return std::nullopt;
+  }
+  size_t at = devargs.find(",queues=");
+  if (at == std::string::npos) {
+    return 1;
+  }
+  return static_cast<size_t>(std::strtoul(devargs.c_str() + at + 8, nullptr, 10));
+}
 
 std::string join_numbers(const std::vector<uint32_t>& v) {
   std::string out;
@@ -340,7 +354,7 @@ PortConfig read_port(const YamlReader& r, const std::vector<PortConfig>& before,
 
   YamlReader devargs = r.at("devargs");
   port.devargs = devargs.str();
-  std::string device = device_name(port.devargs);
+  std::string device = device_part(port.devargs);
   bool pci = is_pci_address(device);
   bool vdev = !device.empty() &&
               std::ranges::all_of(device, [](char c) { return is_lower_alnum(c) || c == '_'; }) &&
@@ -355,7 +369,7 @@ PortConfig read_port(const YamlReader& r, const std::vector<PortConfig>& before,
       devargs.fail(quote(port.devargs) + " is already the device of ports[" + std::to_string(i) +
                    "]");
     }
-    if (!pci && device_name(before[i].devargs) == device) {
+    if (!pci && device_part(before[i].devargs) == device) {
       devargs.fail("virtual device " + quote(device) + " is already ports[" + std::to_string(i) +
                    "] (DPDK needs one name per virtual device: net_vhost0, net_vhost1, ...)");
     }
@@ -471,6 +485,16 @@ void check_together(NodeConfig& c, const YamlReader& root,
                 " workers: every worker may send to every port, on a queue of its own");
       }
       port.tx_queues = static_cast<uint16_t>(n);
+    }
+    if (auto limit = vhost_queue_limit(port.devargs);
+        limit && std::max(port.rx_queues, port.tx_queues) > *limit) {
+      port_nodes[i].at("devargs").fail(
+          "net_vhost offers " + std::to_string(*limit) +
+          " queue(s) (queues=" + std::to_string(*limit) +
+          (port.devargs.find(",queues=") == std::string::npos ? ", the default" : "") +
+          "), but the port needs " + std::to_string(port.rx_queues) + " rx and " +
+          std::to_string(port.tx_queues) + " tx (every worker sends on a queue of its own): add " +
+          "queues=" + std::to_string(std::max(port.rx_queues, port.tx_queues)));
     }
   }
   for (const YamlReader& item : lcore_items) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "control/compiled_engine.h"
+#include "control/dataplane_engine.h"
 #include "control/command_line.h"
 #include "control/file_list.h"
 #include "control/verify.h"
@@ -22,7 +23,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: palisadectl COMMAND [options]\n"
     "commands:\n"
-    "  verify [--engine reference|compiled|all] [--quiet] FILE|DIR...\n"
+    "  verify [--engine reference|compiled|dataplane|all] [--quiet] FILE|DIR...\n"
     "      checks conformance scenarios; a directory stands for its *.yaml files.\n"
     "      Prints a line per flow, then 'N passed, N failed'; exits 1 if any failed.\n"
     "  compile [--stats] [--node NAME] [--max-size BYTES] [--export-classbench DIR] FILE|DIR...\n"
@@ -63,9 +64,12 @@ int verify(const std::vector<std::string>& args) {
   if (engine_name == "compiled" || engine_name == "all") {
     engines.push_back(palisade::control::make_compiled_engine());
   }
+  if (engine_name == "dataplane" || engine_name == "all") {
+    engines.push_back(palisade::control::make_dataplane_engine());
+  }
   if (engines.empty()) {
     std::cerr << "palisadectl verify: engine \"" << engine_name
-              << "\" is not available in this build (reference, compiled, all)\n";
+              << "\" is not available in this build (reference, compiled, dataplane, all)\n";
     return 2;
   }
   bool ok = true;

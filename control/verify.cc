@@ -140,7 +140,9 @@ void verify_file(const std::string& path, VerdictEngine& engine, const VerifyOpt
       continue;
     }
     std::string problem;
-    if (a.verdict != f.expect) {
+    if (a.error) {
+      problem = *a.error;
+    } else if (a.verdict != f.expect) {
       problem = std::string("expected ") + verdict_name(f.expect) + ", got " +
                 verdict_name(a.verdict);
     } else if (f.by && *f.by != a.by) {

@@ -19,6 +19,9 @@ struct EngineAnswer {
   std::string by;                        // what decided, as `by` names it
   std::string detail;                    // rule and origin, for the report
   std::optional<std::string> skipped;    // why this engine cannot answer this flow
+  std::optional<std::string> error;      // the engine misbehaved (a packet out of the wrong
+                                         // port, altered, duplicated): a failure whatever
+                                         // the verdict
 };
 
 // One way of answering "what happens to this flow". load() is called once per scenario,

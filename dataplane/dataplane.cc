@@ -57,6 +57,7 @@ policy::Result<std::unique_ptr<Dataplane>> Dataplane::start(const DataplaneConfi
                              " mbufs: " + rte_strerror(rte_errno)};
   }
   dp->roles_.gateway_mac = config.gateway_mac;
+  dp->roles_.gateway_ipv6 = config.gateway_ipv6;
 
   // Which worker polls which port, and with which rx queue (its rank among the pollers).
   std::map<std::string, std::vector<uint32_t>> pollers;

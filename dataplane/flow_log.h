@@ -22,9 +22,9 @@ struct FlowEvent {
   uint8_t src[16], dst[16];  // network order
   uint32_t egress_verdict;   // entries of the generation's verdict table; 0: none, or the
   uint32_t ingress_verdict;  // set's profile decided (see egress_judged/ingress_judged)
-  uint8_t egress_judged, ingress_judged;
-  uint8_t pad[2];
+  uint8_t egress_judged, ingress_judged;  // the side is an endpoint judged here
+  uint8_t egress_allow, ingress_allow;    // what the side decided
 };
-static_assert(sizeof(FlowEvent) % 4 == 0, "rte_ring element sizes are multiples of 4");
+static_assert(sizeof(FlowEvent) == 64, "one cache line; rte_ring elements are multiples of 4");
 
 }  // namespace palisade::dataplane

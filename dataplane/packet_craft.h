@@ -73,7 +73,8 @@ FrameSpec reply_of(const FrameSpec& spec);
 
 // The first packet of `flow`: ports, or for ICMP/ICMPv6 flow.icmp_type/icmp_code (an unset
 // type is an echo request, an unset code 0). TCP starts with a SYN. flow.http and flow.fqdn
-// are not represented.
+// are not represented. An error type (ICMP 3, 11, 12; ICMPv6 1 to 4) gets no quoted packet,
+// so dataplane/hot/parse.h drops it as truncated_l4: craft_icmp_error builds errors that parse.
 FrameSpec spec_for_flow(const policy::Flow& flow, const Mac& src_mac, const Mac& dst_mac);
 
 // ARP request "who-has target_ip tell sender_ip", to the broadcast MAC (RFC 826). IPv4 only.
@@ -103,9 +104,10 @@ Frame craft_icmp_error(const FrameSpec& about, const policy::IpAddr& from, uint8
 
 // One line: "IPv4 TCP 10.0.0.1:40000 -> 10.0.0.2:80 flags S ttl 63",
 // "vlan 7 IPv6 ICMPv6 fd00::1 -> fd00::2 type 128 code 0 ttl 64", "ARP who-has 10.0.0.2 tell
-// 10.0.0.1", "IPv4 UDP 10.0.0.1 -> 10.0.0.2 fragment id 7 offset 16 bytes 8 ttl 64", or,
-// for what dataplane/hot/parse.h drops, "drop: bad_ip_checksum". TCP flags are letters in
-// the order F S R P A U E C.
+// 10.0.0.1", "IPv4 UDP 10.0.0.1 -> 10.0.0.2 fragment id 7 offset 16 bytes 8 ttl 64",
+// "IPv4 ICMP 10.0.0.254 -> 10.0.0.1 type 3 code 3 about UDP 10.0.0.1:40000 -> 10.0.0.2:80
+// ttl 64" (an ICMP error and the packet it quotes), or, for what dataplane/hot/parse.h drops,
+// "drop: bad_ip_checksum". TCP flags are letters in the order F S R P A U E C.
 std::string describe_frame(const uint8_t* data, size_t len);
 std::string describe_frame(const Frame& frame);
 

@@ -154,6 +154,8 @@ void Worker::log_event(const Ruleset& rs, const Packet& p, uint16_t in_port) noe
   e.ingress_verdict = p.ingress.verdict;
   e.egress_judged = p.egress_judged;
   e.ingress_judged = p.ingress_judged;
+  e.egress_allow = p.egress.allow;
+  e.ingress_allow = p.ingress.allow;
   if (rte_ring_sp_enqueue_elem(setup_.flow_log, &e, sizeof(e)) != 0) {
     ++counters_.flow_log_lost;
   }
@@ -205,7 +207,8 @@ void Worker::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint64_t now
       const uint32_t room = rte_pktmbuf_tailroom(p.m) + len;
       const uint32_t out = pod_port && pp.sport == kNeighborSolicitation
                                ? answer_neighbor_solicitation(frame, len, room,
-                                                              roles.gateway_mac.data())
+                                                              roles.gateway_mac.data(),
+                                                              roles.gateway_ipv6.data())
                                : 0;
       if (out != 0) {
         rte_pktmbuf_data_len(p.m) = static_cast<uint16_t>(out);
@@ -315,8 +318,11 @@ void Worker::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint64_t now
       Packet& p = *of[j];
       p.match = matches[j];
       const ParsedPacket& pp = p.parsed;
-      if (pp.icmp_error) {  // passes only for a connection that exists
-        if (p.match.index == kNoFlow) {
+      if (pp.icmp_error) {
+        // Passes only for a connection that exists, and only towards the host that sent the
+        // quoted packet: a pod must not forge errors about other pods' connections.
+        const size_t alen = pp.kind == L3Kind::Ipv4 ? 4 : 16;
+        if (p.match.index == kNoFlow || std::memcmp(pp.dst, pp.inner_src, alen) != 0) {
           drop(p.m, Drop::IcmpErrorNoConnection);
           p.done = true;
         } else {
@@ -348,7 +354,7 @@ void Worker::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint64_t now
       }
       ++counters_.conntrack_hits;
       if (setup_.rejudge_established &&
-          setup_.conntrack->entry(p.match.index).generation.load(std::memory_order_relaxed) !=
+          setup_.conntrack->entry(p.match.index).generation() !=
               static_cast<uint32_t>(rs->generation)) {
         p.judge = true;  // a newer generation: the connection is judged again
         ++counters_.rejudged;
@@ -450,7 +456,8 @@ void Worker::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint64_t now
       log_event(*rs, p, in_port);
       if (p.match.index != kNoFlow) {  // rejudged
         if (p.allowed) {
-          setup_.conntrack->set_generation(p.match.index, static_cast<uint32_t>(rs->generation));
+          setup_.conntrack->set_generation(p.match.index, static_cast<uint32_t>(rs->generation),
+                                           p.egress.verdict, p.ingress.verdict);
           setup_.conntrack->seen(p.match.index, p.match.dir, p.parsed.tcp_flags, now);
         } else {
           setup_.conntrack->remove(p.match.index);

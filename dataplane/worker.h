@@ -19,6 +19,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include "dataplane/flow_log.h"
 #include "dataplane/hot/conntrack.h"
 #include "dataplane/hot/drop.h"
 #include "dataplane/hot/fragment_table.h"
@@ -41,6 +42,7 @@ struct PortRoles {
   std::array<Port, RTE_MAX_ETHPORTS> ports{};
   uint16_t uplink = kNoPort;
   Mac gateway_mac{};    // what pods see as their gateway (proxy ARP/NDP answers)
+  std::array<uint8_t, 16> gateway_ipv6{0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
 };
 
 struct PortQueue {

@@ -1,0 +1,244 @@
+// Conntrack: the connection-tracking table that every worker shares. RSS may send the two
+// directions of one connection to two workers, so there is one table for all of them, and it
+// is lock-free: no lock, no spinlock (hence not rte_hash with MULTI_WRITER_ADD), no
+// allocation, no system call on the hot path.
+//
+// Layout. Open addressing over memory the owner provides (memory_size(capacity) bytes, aligned
+// to 64: rte_zmalloc or std::aligned_alloc; the constructor zeroes it). Slots come in buckets
+// of kSlotsPerBucket. A hash of the connection's canonical key picks a home bucket; the entry
+// lives there or in one of the next kProbeBuckets - 1 buckets (the window, wrapping at the
+// end). A lookup always scans the whole window and never stops at an empty slot, so a slot can
+// be emptied anywhere without breaking another entry's chain. When the window has no empty
+// slot, insert fails and the worker drops the packet with Drop::ConntrackFull.
+//
+// Slot header. One atomic 32-bit word per slot: the state in the low 3 bits and, once the
+// slot holds an entry, a 29-bit signature (a second hash of the key) above them. A bucket's
+// headers are 32 bytes, a window's 128, apart from the entries (64 bytes each), so a lookup
+// reads two or three cache lines of headers and compares a key only where a signature matches.
+//
+//   Empty ──insert: CAS──► Claimed ──fields written, store-release──► Live
+//   Live ──remove()──► Removed ──mark_expired()──► Dying ──release_dying()──► Empty
+//   Live ──mark_expired(), idle past its timeout──► Dying
+//
+// Removal is two-phase because a worker may be comparing a slot's key while it is removed:
+// Removed and Dying slots are never matched, but their contents stay untouched until every
+// worker has passed an RCU quiescent point (rte_rcu_qsbr) after they became Dying. A slot
+// that remove() retires waits as Removed for the next mark_expired, because only a Dying
+// state set before the grace period started is covered by it. The control thread's cycle:
+//
+//   ct.mark_expired(now);                          // idle and removed entries → Dying
+//   const uint64_t token = rte_rcu_qsbr_start(qsbr);
+//   ... later, once rte_rcu_qsbr_check(qsbr, token, false) == 1:
+//   ct.release_dying();                            // Dying → Empty, before the next mark
+//
+// Threads. lookup, insert, seen, remove, entry and set_generation: any worker, concurrently,
+// between two of its rte_rcu_qsbr_quiescent reports (a read-side section). An index from
+// lookup or insert names that connection until the worker's next quiescent report; after it,
+// the slot may hold another connection. mark_expired, release_dying, live and for_each_live:
+// one control thread.
+//
+// Two workers inserting the same new connection at the same moment (its two directions, or
+// two packets on two queues) may leave two entries. That is harmless: lookups match the first
+// one in window order and refresh only it, so the other goes idle and expires.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <optional>
+
+namespace palisade::dataplane {
+
+inline constexpr uint32_t kNoFlow = std::numeric_limits<uint32_t>::max();
+
+// What a connection is looked up by. Addresses in network order (IPv4 in the first 4 bytes,
+// the other 12 zero); ports in host order. ICMP and ICMPv6 echo put the identifier in both
+// ports, so that a request and its reply are the two directions of one connection. family is
+// 4 or 6. Every byte takes part in the comparison: build keys from a zeroed FlowKey.
+struct FlowKey {
+  uint8_t family = 0;
+  uint8_t proto = 0;
+  uint16_t sport = 0, dport = 0;
+  uint8_t src[16] = {}, dst[16] = {};
+};
+static_assert(sizeof(FlowKey) == 38, "no padding: keys are compared with memcmp");
+
+enum class FlowDir : uint8_t { Original, Reply };
+
+struct FlowMatch {
+  uint32_t index = kNoFlow;  // kNoFlow: no live connection has this key
+  FlowDir dir = FlowDir::Original;
+};
+
+// TCP moves SynSent → Established → Closing (see Conntrack::seen); every other protocol has
+// the one state Open, with its protocol's timeout.
+enum class CtState : uint8_t { SynSent, Established, Closing, Open };
+
+// Idle timeouts in seconds (defaults: Cilium's, as ConntrackConfig in control/node_config.h).
+struct ConntrackTimeouts {
+  uint32_t tcp_syn = 60;
+  uint32_t tcp_established = 21600;
+  uint32_t tcp_closing = 10;
+  uint32_t udp = 60;
+  uint32_t icmp = 60;  // ICMP and ICMPv6
+  uint32_t other = 60;
+};
+
+// One connection: one cache line, which a lookup reads only after a signature matched. The
+// key and the direction flag are written once, before the slot is published; the other
+// fields change while workers read them and are read and written as atomics (std::atomic_ref
+// over plain fields, because the table lives in zeroed memory the owner provides).
+class alignas(64) FlowEntry {
+ public:
+  const FlowKey& key() const noexcept { return key_; }  // canonical: the smaller endpoint first
+  bool original_is_canonical() const noexcept { return original_is_canonical_ != 0; }
+  FlowKey original() const noexcept;  // the key as the connection's first packet had it
+  CtState state() const noexcept { return CtState(load(state_)); }
+  uint64_t last_seen() const noexcept { return load(last_seen_); }  // ticks
+  // The policy generation that judged the connection, and what each side's policy decided:
+  // indexes into that generation's verdict table, for explain and counters.
+  uint32_t generation() const noexcept { return load(generation_, std::memory_order_acquire); }
+  uint32_t egress_verdict() const noexcept { return load(egress_verdict_); }
+  uint32_t ingress_verdict() const noexcept { return load(ingress_verdict_); }
+
+ private:
+  friend class Conntrack;
+  template <typename T>
+  static T load(const T& field, std::memory_order order = std::memory_order_relaxed) noexcept {
+    // The entry is never const in memory: the table only hands out const references.
+    return std::atomic_ref<T>(const_cast<T&>(field)).load(order);
+  }
+
+  FlowKey key_;                    //  0..37 canonical key
+  uint8_t original_is_canonical_;  // 38    1: the first packet went from key_.src to key_.dst
+  uint8_t state_;                  // 39    CtState (atomic: seen() from any worker)
+  uint64_t last_seen_;             // 40..47 ticks of the last packet, either way (atomic)
+  uint32_t generation_;            // 48..51 policy generation that judged it (atomic)
+  uint32_t egress_verdict_;        // 52..55 (atomic: set_generation)
+  uint32_t ingress_verdict_;       // 56..59 (atomic: set_generation)
+  uint32_t reserved_;              // 60..63 zero
+  // NAT: a later address/port rewrite (per direction, 36 bytes for IPv6) goes in a second
+  // cache line, 64..127, so that connections without NAT keep lookups to one line.
+};
+static_assert(sizeof(FlowEntry) == 64, "one cache line per connection");
+static_assert(std::atomic_ref<uint64_t>::is_always_lock_free &&
+              std::atomic_ref<uint8_t>::is_always_lock_free);
+
+class Conntrack {
+ public:
+  static constexpr uint32_t kSlotsPerBucket = 8;
+  // The window: an entry lives in its home bucket or the next 3. 32 slots to choose from keep
+  // a table at 90% load from failing inserts for want of room in one window, while a miss
+  // still reads only 128 bytes of headers.
+  static constexpr uint32_t kProbeBuckets = 4;
+  // 2^30 connections need 64 GiB of entries; a larger capacity is clamped to it.
+  static constexpr uint32_t kMaxCapacity = 1u << 30;
+  static constexpr uint32_t kDefaultHashSeed = 0x5a11ade5;
+
+  // Bytes of memory a table for `capacity` connections needs (a multiple of 64). The capacity
+  // is rounded up to whole buckets, and to at least one window (kProbeBuckets buckets).
+  static size_t memory_size(uint32_t capacity) noexcept;
+
+  // memory: memory_size(capacity) bytes aligned to 64, owned by the caller and outliving the
+  // table; zeroed here. ticks_per_second: the clock of every `now` (rte_get_tsc_hz() for TSC
+  // ticks). hash_seed: pass a random one at start-up, so that nobody can compute in advance
+  // which keys share a window (a pod crafting such keys could fill a window and deny new
+  // connections that hash into it). Not thread-safe: build before the workers start.
+  Conntrack(void* memory, uint32_t capacity, const ConntrackTimeouts& timeouts,
+            uint64_t ticks_per_second, uint32_t hash_seed = kDefaultHashSeed) noexcept;
+  Conntrack(const Conntrack&) = delete;
+  Conntrack& operator=(const Conntrack&) = delete;
+
+  // Hot path (any worker). Looks up n keys: out[i] is the live connection of *keys[i] and the
+  // direction keys[i] goes in it, or kNoFlow. An entry idle past its timeout at `now` is not
+  // matched even if mark_expired has not come by yet, so a connection expires on time.
+  void lookup(const FlowKey* const* keys, uint32_t n, FlowMatch* out,
+              uint64_t now) const noexcept;
+
+  // Hot path (any worker). Adds the connection whose first packet is `original` (tcp_flags: of
+  // that packet) and returns its index. When a lookup would already match the connection, its
+  // index is returned and the entry is left as it is. nullopt: the key's window is full.
+  // Initial state: TCP SYN without ACK → SynSent; FIN or RST → Closing; any other TCP packet
+  // → Established (a connection picked up mid-stream, after a restart or expiry; the worker
+  // decides whether to allow that); other protocols → Open.
+  std::optional<uint32_t> insert(const FlowKey& original, uint32_t generation,
+                                 uint32_t egress_verdict, uint32_t ingress_verdict,
+                                 uint8_t tcp_flags, uint64_t now) noexcept;
+
+  // Hot path (any worker). A packet of connection `index` went in direction `dir`: refreshes
+  // last_seen (written at most every 1/100 s, so that the workers carrying the two directions
+  // do not write the line on every packet) and moves the TCP state: a reply while SynSent →
+  // Established; FIN or RST in either direction → Closing, which lasts until it expires.
+  void seen(uint32_t index, FlowDir dir, uint8_t tcp_flags, uint64_t now) noexcept;
+
+  // Any worker, or the control thread. Stops matching the connection at once (Live → Removed);
+  // the slot is reused after the next mark_expired and grace period. No effect unless Live.
+  void remove(uint32_t index) noexcept;
+
+  const FlowEntry& entry(uint32_t index) const noexcept { return entries_[index]; }
+
+  // The connection was judged again by policy `generation`, which allowed it with these
+  // verdicts. The verdicts change with the generation, because they index its verdict table.
+  // A reader that loads generation() (acquire) reads these verdicts or newer ones.
+  void set_generation(uint32_t index, uint32_t generation, uint32_t egress_verdict,
+                      uint32_t ingress_verdict) noexcept;
+
+  // Idle time after which the entry expires, in ticks: by TCP state, or by protocol.
+  uint64_t timeout_ticks(const FlowEntry& e) const noexcept;
+
+  uint32_t capacity() const noexcept { return buckets_ * kSlotsPerBucket; }
+
+  // Control thread. Live connections, counted by a scan of the headers (O(capacity), no
+  // counter written on the hot path): exact on a quiet table, approximate while workers
+  // insert and remove.
+  uint32_t live() const noexcept;
+
+  // Control thread. Turns Live entries idle past their timeout at `now`, and the entries
+  // remove() retired since the last call, into Dying; returns how many. Then start a grace
+  // period; see the cycle above.
+  size_t mark_expired(uint64_t now) noexcept;
+
+  // Control thread, only after every worker has passed a quiescent point since the last
+  // mark_expired returned: empties the Dying slots, and returns how many.
+  size_t release_dying() noexcept;
+
+  // Control thread. fn(index, const FlowEntry&) for each Live entry (re-judging, listing).
+  // An entry may become Removed while fn runs; its fields stay readable until the next
+  // release_dying, which this thread calls.
+  template <typename Fn>
+  void for_each_live(Fn&& fn) const {
+    for (uint32_t slot = 0; slot < capacity(); ++slot) {
+      if (is_live(slot)) {
+        fn(slot, entries_[slot]);
+      }
+    }
+  }
+
+ private:
+  struct Probe;  // a key made canonical, with its hashes (conntrack.cc)
+
+  Probe probe(const FlowKey& key) const noexcept;
+  uint32_t find(const Probe& p, uint64_t now) const noexcept;
+  bool expired(const FlowEntry& e, uint64_t now) const noexcept;
+  bool is_live(uint32_t slot) const noexcept;
+  uint32_t window_slot(uint32_t home, uint32_t i) const noexcept;
+
+  // The offsets written beside FlowEntry's fields (checked here: a friend sees them).
+  static_assert(offsetof(FlowEntry, original_is_canonical_) == 38 &&
+                offsetof(FlowEntry, state_) == 39 && offsetof(FlowEntry, last_seen_) == 40 &&
+                offsetof(FlowEntry, generation_) == 48 &&
+                offsetof(FlowEntry, egress_verdict_) == 52 &&
+                offsetof(FlowEntry, ingress_verdict_) == 56 && offsetof(FlowEntry, reserved_) == 60);
+
+  uint32_t buckets_;
+  uint32_t hash_seed_;
+  uint32_t* headers_;    // capacity() slot words, accessed through std::atomic_ref
+  FlowEntry* entries_;   // capacity() entries
+  // Idle timeouts in ticks: SynSent, Established, Closing, then UDP, ICMP, other.
+  std::array<uint64_t, 6> timeout_ticks_;
+  uint64_t seen_resolution_;  // ticks between two writes of last_seen
+};
+
+}  // namespace palisade::dataplane

@@ -1,0 +1,66 @@
+#include "dataplane/ring_ports.h"
+
+#include <cstring>
+
+#include <rte_errno.h>
+#include <rte_eth_ring.h>
+#include <rte_mbuf.h>
+
+namespace palisade::dataplane {
+
+policy::Result<RingPort> create_ring_port(const std::string& name, uint32_t ring_size) {
+  RingPort p;
+  p.name = name;
+  p.inbound = rte_ring_create((name + "-in").c_str(), ring_size, SOCKET_ID_ANY,
+                              RING_F_SP_ENQ | RING_F_SC_DEQ);
+  p.outbound = rte_ring_create((name + "-out").c_str(), ring_size, SOCKET_ID_ANY,
+                               RING_F_SP_ENQ | RING_F_SC_DEQ);
+  if (p.inbound == nullptr || p.outbound == nullptr) {
+    return policy::Error{policy::ErrorCode::LimitExceeded, "ring port", name, {},
+                         std::string("cannot create its rings: ") + rte_strerror(rte_errno)};
+  }
+  const int id = rte_eth_from_rings(name.c_str(), &p.inbound, 1, &p.outbound, 1, SOCKET_ID_ANY);
+  if (id < 0) {
+    return policy::Error{policy::ErrorCode::Unsupported, "ring port", name, {},
+                         std::string("cannot create the port: ") + rte_strerror(rte_errno)};
+  }
+  p.id = static_cast<uint16_t>(id);
+  return p;
+}
+
+bool inject(const RingPort& port, rte_mempool* pool, const std::vector<uint8_t>& frame) {
+  rte_mbuf* m = rte_pktmbuf_alloc(pool);
+  if (m == nullptr) {
+    return false;
+  }
+  char* data = rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size()));
+  if (data == nullptr) {
+    rte_pktmbuf_free(m);
+    return false;
+  }
+  std::memcpy(data, frame.data(), frame.size());
+  if (rte_ring_enqueue(port.inbound, m) != 0) {
+    rte_pktmbuf_free(m);
+    return false;
+  }
+  return true;
+}
+
+std::vector<std::vector<uint8_t>> collect(const RingPort& port) {
+  std::vector<std::vector<uint8_t>> frames;
+  void* obj = nullptr;
+  while (rte_ring_dequeue(port.outbound, &obj) == 0) {
+    auto* m = static_cast<rte_mbuf*>(obj);
+    std::vector<uint8_t> bytes(rte_pktmbuf_pkt_len(m));
+    // rte_pktmbuf_read copies only when the frame is segmented; otherwise it points into m.
+    const void* at = rte_pktmbuf_read(m, 0, static_cast<uint32_t>(bytes.size()), bytes.data());
+    if (at != bytes.data()) {
+      std::memcpy(bytes.data(), at, bytes.size());
+    }
+    frames.push_back(std::move(bytes));
+    rte_pktmbuf_free(m);
+  }
+  return frames;
+}
+
+}  // namespace palisade::dataplane
