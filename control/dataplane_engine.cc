@@ -122,7 +122,7 @@ class DataplaneEngine final : public VerdictEngine {
       ports_.push_back(*port);
       dataplane::DataplaneConfig::Port p;
       p.name = name;
-      p.device = name;
+      p.device = port->device;
       p.pod = i != 0;
       p.next_hop = kRemoteMac;
       config.ports.push_back(p);

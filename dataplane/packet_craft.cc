@@ -78,16 +78,15 @@ Bytes ethernet_header(const Mac& dst, const Mac& src, std::optional<uint16_t> vl
 }
 
 Frame with_ethernet(const FrameSpec& s, const Bytes& ip_packet) {
-  Frame f = ethernet_header(s.dst_mac, s.src_mac, s.vlan,
-                            s.src.family == 4 ? kEtherIpv4 : kEtherIpv6);
+  Frame f =
+      ethernet_header(s.dst_mac, s.src_mac, s.vlan, s.src.family == 4 ? kEtherIpv4 : kEtherIpv6);
   append(f, ip_packet);
   return f;
 }
 
 // The pseudo-header's share of an L4 checksum: RFC 793 3.1 for IPv4, RFC 8200 8.1 for IPv6
 // (upper-layer length as 32 bits there).
-uint32_t pseudo_header_sum(const IpAddr& src, const IpAddr& dst, uint8_t proto,
-                           size_t length) {
+uint32_t pseudo_header_sum(const IpAddr& src, const IpAddr& dst, uint8_t proto, size_t length) {
   Bytes p;
   append_addr(p, src);
   append_addr(p, dst);
@@ -190,8 +189,8 @@ Bytes upper_layer(const FrameSpec& s) {
 // whole datagram, DF clear, so a test can fragment what it crafted).
 Bytes ipv4_header(const FrameSpec& s, size_t payload_bytes, uint16_t frag) {
   if (s.ipv4_options.size() % 4 != 0 || s.ipv4_options.size() > kIpv4MaxOptions) {
-    bad_spec("ipv4_options", std::to_string(s.ipv4_options.size()) +
-                                 " bytes; want whole 4-byte words, at most 40");
+    bad_spec("ipv4_options",
+             std::to_string(s.ipv4_options.size()) + " bytes; want whole 4-byte words, at most 40");
   }
   const size_t header = 20 + s.ipv4_options.size();
   if (header + payload_bytes > kMaxIpLength) {
@@ -240,8 +239,8 @@ Bytes slice(const Bytes& data, size_t offset, size_t length) {
 
 void check_fragment_offset(uint16_t offset) {
   if (offset % 8 != 0) {
-    bad_spec("fragment offset", std::to_string(offset) +
-                                    " is not a multiple of 8 (the header counts 8-byte units)");
+    bad_spec("fragment offset",
+             std::to_string(offset) + " is not a multiple of 8 (the header counts 8-byte units)");
   }
 }
 
@@ -279,9 +278,9 @@ Bytes extension_header(const Ipv6Extension& x, uint8_t next) {
     case Ipv6Extension::kAuthentication:  // RFC 4302 2: length in 4-byte words, minus 2
       check_length(4, 12);
       b[1] = static_cast<uint8_t>(x.length / 4 - 2);
-      put16(b, 0);      // reserved
-      put32(b, 0x100);  // SPI
-      put32(b, 1);      // sequence number
+      put16(b, 0);            // reserved
+      put32(b, 0x100);        // SPI
+      put32(b, 1);            // sequence number
       b.resize(x.length, 0);  // ICV
       break;
     case Ipv6Extension::kHopByHop:
@@ -470,8 +469,8 @@ FrameSpec reply_of(const FrameSpec& spec) {
       // SYN and FIN each take one sequence number (RFC 9293 3.4).
       r.tcp_flags = kTcpFlagAck;
       r.tcp_seq = spec.tcp_ack;
-      r.tcp_ack = spec.tcp_seq + static_cast<uint32_t>(spec.payload) + (syn ? 1 : 0) +
-                  (fin ? 1 : 0);
+      r.tcp_ack =
+          spec.tcp_seq + static_cast<uint32_t>(spec.payload) + (syn ? 1 : 0) + (fin ? 1 : 0);
     }
   } else if (is_icmp(spec.proto)) {
     const uint8_t request = icmp_echo_request_type(spec.proto);
@@ -526,8 +525,22 @@ Frame craft_arp_reply(const Mac& sender_mac, const IpAddr& sender_ip, const Mac&
 IpAddr solicited_node_address(const IpAddr& target) {
   IpAddr a;
   a.family = 6;
-  a.bytes = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xff,
-             target.bytes[13], target.bytes[14], target.bytes[15]};
+  a.bytes = {0xff,
+             0x02,
+             0,
+             0,
+             0,
+             0,
+             0,
+             0,
+             0,
+             0,
+             0,
+             0x01,
+             0xff,
+             target.bytes[13],
+             target.bytes[14],
+             target.bytes[15]};
   return a;
 }
 
@@ -555,16 +568,14 @@ Frame craft_neighbor_solicitation(const Mac& sender_mac, const IpAddr& sender_ip
   return with_ethernet(s, ip);
 }
 
-Frame craft_icmp_error(const FrameSpec& about, const IpAddr& from, uint8_t type,
-                       uint8_t code) {
+Frame craft_icmp_error(const FrameSpec& about, const IpAddr& from, uint8_t type, uint8_t code) {
   check_family(about.src, about.dst);
   check_family(from, about.src);
   const Frame offending = craft_frame(about);
   const size_t l3 = about.vlan ? 18 : 14;
-  const size_t quote =
-      about.src.family == 4
-          ? static_cast<size_t>(offending[l3] & 0x0f) * 4 + 8
-          : 1280 - 40 - 8;  // the minimum IPv6 MTU, less the error's own headers
+  const size_t quote = about.src.family == 4
+                           ? static_cast<size_t>(offending[l3] & 0x0f) * 4 + 8
+                           : 1280 - 40 - 8;  // the minimum IPv6 MTU, less the error's own headers
   const Bytes original(offending.begin() + static_cast<std::ptrdiff_t>(l3), offending.end());
   FrameSpec e;
   e.src_mac = about.dst_mac;
@@ -602,8 +613,8 @@ std::string describe_frame(const uint8_t* data, size_t len) {
   if (p.icmp_error) {
     const IpAddr inner_src = address_of(src.family, p.inner_src);
     const IpAddr inner_dst = address_of(src.family, p.inner_dst);
-    out += " about " + tuple_words(p.inner_proto, inner_src, p.inner_sport, inner_dst,
-                                   p.inner_dport, true);
+    out += " about " +
+           tuple_words(p.inner_proto, inner_src, p.inner_sport, inner_dst, p.inner_dport, true);
     if (is_icmp(p.inner_proto)) {
       out += " id " + std::to_string(p.inner_sport);
     }
@@ -619,7 +630,9 @@ std::string describe_frame(const uint8_t* data, size_t len) {
   return out + " ttl " + std::to_string(p.ttl);
 }
 
-std::string describe_frame(const Frame& frame) { return describe_frame(frame.data(), frame.size()); }
+std::string describe_frame(const Frame& frame) {
+  return describe_frame(frame.data(), frame.size());
+}
 
 std::vector<Frame> craft_ipv4_fragments(const FrameSpec& spec,
                                         std::span<const FragmentPiece> pieces) {
@@ -665,8 +678,8 @@ Frame craft_ipv6_with_extensions(const FrameSpec& spec, std::span<const Ipv6Exte
     append(headers, extension_header(chain[i], next));
   }
   const Bytes l4 = upper_layer(spec);
-  Bytes ip = ipv6_header(spec, chain.empty() ? spec.proto : chain[0].type,
-                         headers.size() + l4.size());
+  Bytes ip =
+      ipv6_header(spec, chain.empty() ? spec.proto : chain[0].type, headers.size() + l4.size());
   append(ip, headers);
   append(ip, l4);
   return with_ethernet(spec, ip);

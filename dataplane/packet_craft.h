@@ -82,9 +82,8 @@ Frame craft_arp_request(const Mac& sender_mac, const policy::IpAddr& sender_ip,
                         const policy::IpAddr& target_ip,
                         std::optional<uint16_t> vlan = std::nullopt);
 // ARP reply "sender_ip is-at sender_mac", unicast to the asker.
-Frame craft_arp_reply(const Mac& sender_mac, const policy::IpAddr& sender_ip,
-                      const Mac& target_mac, const policy::IpAddr& target_ip,
-                      std::optional<uint16_t> vlan = std::nullopt);
+Frame craft_arp_reply(const Mac& sender_mac, const policy::IpAddr& sender_ip, const Mac& target_mac,
+                      const policy::IpAddr& target_ip, std::optional<uint16_t> vlan = std::nullopt);
 
 // ff02::1:ffXX:XXXX, from the low 24 bits of `target` (RFC 4291 2.7.1).
 policy::IpAddr solicited_node_address(const policy::IpAddr& target);
@@ -125,9 +124,9 @@ uint32_t crc32c(std::span<const uint8_t> bytes);
 // whole). Offsets must be multiples of 8, as the header counts 8-byte units. Bytes past the
 // datagram's end are zeros, so a piece may reach past it (ping of death: offset 65528).
 struct FragmentPiece {
-  uint16_t offset = 0;        // bytes into the IP payload
-  uint16_t length = 0;        // bytes this piece carries
-  std::optional<bool> more;   // More Fragments; unset: set unless the piece reaches the end
+  uint16_t offset = 0;       // bytes into the IP payload
+  uint16_t length = 0;       // bytes this piece carries
+  std::optional<bool> more;  // More Fragments; unset: set unless the piece reaches the end
 };
 // One IPv4 fragment per piece, in the order given, id spec.ip_id. Pieces may overlap, leave
 // gaps or repeat: that is the point. IPv4 options, if any, are copied into every piece.
@@ -140,8 +139,8 @@ std::vector<Frame> craft_ipv6_fragments(const FrameSpec& spec,
 
 // One IPv6 extension header, named by the Next Header value that announces it.
 struct Ipv6Extension {
-  static constexpr uint8_t kHopByHop = 0, kRouting = 43, kFragment = 44,
-                           kAuthentication = 51, kDestinationOptions = 60;
+  static constexpr uint8_t kHopByHop = 0, kRouting = 43, kFragment = 44, kAuthentication = 51,
+                           kDestinationOptions = 60;
   uint8_t type = kDestinationOptions;  // any other value: an unknown header in the uniform
                                        // format of RFC 6564 (which ends the parser's walk)
   // Bytes of the header: a multiple of 8 from 8 to 2048 (Authentication: of 4, from 12;

@@ -30,10 +30,10 @@ void put_le16(std::vector<uint8_t>& b, uint16_t v) {
 }
 
 uint32_t load32(const uint8_t* p, bool swapped) {
-  const uint32_t le = uint32_t{p[0]} | (uint32_t{p[1]} << 8) | (uint32_t{p[2]} << 16) |
-                      (uint32_t{p[3]} << 24);
-  const uint32_t be = uint32_t{p[3]} | (uint32_t{p[2]} << 8) | (uint32_t{p[1]} << 16) |
-                      (uint32_t{p[0]} << 24);
+  const uint32_t le =
+      uint32_t{p[0]} | (uint32_t{p[1]} << 8) | (uint32_t{p[2]} << 16) | (uint32_t{p[3]} << 24);
+  const uint32_t be =
+      uint32_t{p[3]} | (uint32_t{p[2]} << 8) | (uint32_t{p[1]} << 16) | (uint32_t{p[0]} << 24);
   return swapped ? be : le;
 }
 Error io_error(const std::string& path, const std::string& what) {
@@ -159,8 +159,7 @@ policy::Result<std::vector<std::vector<uint8_t>>> read_pcap(const std::string& p
     }
     if (captured > remain - kRecordHeaderBytes) {
       return record_error(path, record, pos,
-                          "truncated: " + std::to_string(captured) +
-                              " captured bytes announced, " +
+                          "truncated: " + std::to_string(captured) + " captured bytes announced, " +
                               std::to_string(remain - kRecordHeaderBytes) + " present");
     }
     const auto begin = data.begin() + static_cast<std::ptrdiff_t>(pos + kRecordHeaderBytes);

@@ -4,6 +4,7 @@
 
 #include <rte_errno.h>
 #include <rte_eth_ring.h>
+#include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
 namespace palisade::dataplane {
@@ -25,6 +26,10 @@ policy::Result<RingPort> create_ring_port(const std::string& name, uint32_t ring
                          std::string("cannot create the port: ") + rte_strerror(rte_errno)};
   }
   p.id = static_cast<uint16_t>(id);
+  char device[RTE_ETH_NAME_MAX_LEN];
+  if (rte_eth_dev_get_name_by_port(p.id, device) == 0) {
+    p.device = device;  // the ring PMD names the ethdev itself (net_ring_NAME)
+  }
   return p;
 }
 

@@ -16,7 +16,8 @@
 namespace palisade::dataplane {
 
 struct RingPort {
-  std::string name;  // the ethdev's name (DataplaneConfig::Port::device)
+  std::string name;    // as given
+  std::string device;  // the ethdev's name (DataplaneConfig::Port::device)
   uint16_t id = 0;
   rte_ring* inbound = nullptr;   // -> the port's rx
   rte_ring* outbound = nullptr;  // <- the port's tx

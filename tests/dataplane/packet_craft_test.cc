@@ -177,7 +177,8 @@ std::vector<Case> all_cases() {
     const uint8_t icmp = family == 4 ? ipproto::kIcmp : ipproto::kIcmpV6;
     for (uint8_t proto : {ipproto::kTcp, ipproto::kUdp, ipproto::kUdpLite, ipproto::kSctp, icmp,
                           uint8_t{47}, uint8_t{253}}) {
-      for (std::optional<uint16_t> vlan : {std::optional<uint16_t>{}, std::optional<uint16_t>{42}}) {
+      for (std::optional<uint16_t> vlan :
+           {std::optional<uint16_t>{}, std::optional<uint16_t>{42}}) {
         for (size_t payload : {0, 1, 37, 1400}) {
           out.push_back({family, proto, vlan, payload});
         }
@@ -301,7 +302,8 @@ TEST(CraftFrame, RejectsWhatCannotBeEncoded) {
 }
 
 TEST(CraftFrame, IsDeterministic) {
-  EXPECT_EQ(craft_frame(spec(6, ipproto::kSctp, 7, 99)), craft_frame(spec(6, ipproto::kSctp, 7, 99)));
+  EXPECT_EQ(craft_frame(spec(6, ipproto::kSctp, 7, 99)),
+            craft_frame(spec(6, ipproto::kSctp, 7, 99)));
 }
 
 // RFC 3720 B.4: the CRC32c test vectors, as the bytes appear on the wire.
@@ -314,8 +316,7 @@ TEST(Crc32c, Rfc3720Vectors) {
   const struct {
     const Bytes& data;
     uint32_t wire;  // the four CRC bytes in wire order, as RFC 3720 prints them
-  } vectors[] = {{zeros, 0xaa36918a}, {ones, 0x43aba862}, {up, 0x4e79dd46},
-                 {down, 0x5cdb3f11}};
+  } vectors[] = {{zeros, 0xaa36918a}, {ones, 0x43aba862}, {up, 0x4e79dd46}, {down, 0x5cdb3f11}};
   for (const auto& v : vectors) {
     const uint32_t as_le = __builtin_bswap32(v.wire);  // least significant byte first
     EXPECT_EQ(crc32c(v.data), as_le);
@@ -380,7 +381,8 @@ TEST(ReplyOf, RoundTripRestoresTheEndpoints) {
     EXPECT_EQ(back.proto, s.proto);
     ParsedPacket p;
     const bool empty_ipv6 = c.family == 6 && l4_header_bytes(c.proto) == 0 && c.payload == 0;
-    EXPECT_EQ(parse(craft_frame(reply_of(s)), p), empty_ipv6 ? Drop::BadIpHeader : std::optional<Drop>());
+    EXPECT_EQ(parse(craft_frame(reply_of(s)), p),
+              empty_ipv6 ? Drop::BadIpHeader : std::optional<Drop>());
   }
 }
 
@@ -456,8 +458,8 @@ TEST(Arp, RequestIsBroadcastWhoHas) {
 }
 
 TEST(Arp, ReplyIsUnicastIsAt) {
-  const Frame f = craft_arp_reply({2, 0, 0, 0, 0, 0x22}, ip("10.0.0.2"), {2, 0, 0, 0, 0, 0x11},
-                                  ip("10.0.0.1"));
+  const Frame f =
+      craft_arp_reply({2, 0, 0, 0, 0, 0x22}, ip("10.0.0.2"), {2, 0, 0, 0, 0, 0x11}, ip("10.0.0.1"));
   EXPECT_EQ(Bytes(f.begin(), f.begin() + 6), Bytes({2, 0, 0, 0, 0, 0x11}));
   EXPECT_EQ(describe_frame(f), "ARP 10.0.0.2 is-at 02:00:00:00:00:22");
 }
@@ -494,7 +496,8 @@ TEST(NeighborSolicitation, DuplicateAddressDetectionCarriesNoLinkLayerOption) {
 TEST(DescribeFrame, OneLinePerFrame) {
   FrameSpec s = spec(4, ipproto::kTcp);
   s.ttl = 63;
-  EXPECT_EQ(describe_frame(craft_frame(s)), "IPv4 TCP 10.0.0.1:40000 -> 10.0.0.2:80 flags S ttl 63");
+  EXPECT_EQ(describe_frame(craft_frame(s)),
+            "IPv4 TCP 10.0.0.1:40000 -> 10.0.0.2:80 flags S ttl 63");
   EXPECT_EQ(describe_frame(craft_frame(reply_of(spec(6, ipproto::kTcp, 7)))),
             "vlan 7 IPv6 TCP [fd00::2]:80 -> [fd00::1]:40000 flags SA ttl 64");
   EXPECT_EQ(describe_frame(craft_frame(spec(4, ipproto::kUdp))),
@@ -527,7 +530,8 @@ TEST(IcmpError, QuotesTheOffendingHeader) {
   std::string why;
   EXPECT_TRUE(l4_checksum_ok(f, 4, ipproto::kIcmp, why)) << why;
 
-  const Frame v6 = craft_icmp_error(spec(6, ipproto::kTcp, std::nullopt, 2000), ip("fd00::fe"), 1, 4);
+  const Frame v6 =
+      craft_icmp_error(spec(6, ipproto::kTcp, std::nullopt, 2000), ip("fd00::fe"), 1, 4);
   EXPECT_EQ(v6.size(), 14u + 1280);  // the error stays within the minimum MTU
   EXPECT_TRUE(l4_checksum_ok(v6, 6, ipproto::kIcmpV6, why)) << why;
   ASSERT_EQ(parse(v6, p), std::nullopt);
@@ -682,9 +686,10 @@ TEST(Ipv6Extensions, HostileChainsAreDropped) {
   const FrameSpec s = spec(6, ipproto::kTcp);
   ParsedPacket p;
   // RFC 8200 4.1: Hop-by-Hop only first.
-  EXPECT_EQ(parse(craft_ipv6_with_extensions(s, Chain{ext(X::kDestinationOptions), ext(X::kHopByHop)}),
-                  p),
-            Drop::BadExtensionChain);
+  EXPECT_EQ(
+      parse(craft_ipv6_with_extensions(s, Chain{ext(X::kDestinationOptions), ext(X::kHopByHop)}),
+            p),
+      Drop::BadExtensionChain);
   // Longer than the parser walks.
   const Chain long_chain(kMaxIpv6ExtensionHeaders + 1, ext(X::kDestinationOptions));
   EXPECT_EQ(parse(craft_ipv6_with_extensions(s, long_chain), p), Drop::BadExtensionChain);
@@ -717,10 +722,9 @@ TEST(Ipv6Extensions, FragmentHeaderInTheChain) {
   EXPECT_EQ(p.fragment_id, 5u);
   EXPECT_EQ(p.l4_offset, 0);
   // An atomic fragment (offset 0, no more) is no fragment at all (RFC 6946).
-  ASSERT_EQ(parse(craft_ipv6_with_extensions(spec(6, ipproto::kUdp),
-                                             Chain{fragment_ext(0, false)}),
-                  p),
-            std::nullopt);
+  ASSERT_EQ(
+      parse(craft_ipv6_with_extensions(spec(6, ipproto::kUdp), Chain{fragment_ext(0, false)}), p),
+      std::nullopt);
   EXPECT_FALSE(p.fragment);
   EXPECT_EQ(p.dport, 80);
 }
@@ -739,9 +743,9 @@ TEST(Truncation, CutsWhereTheHostileSuiteNeedsIt) {
   const Frame v6 = craft_frame(spec(6, ipproto::kUdp, 4));
   EXPECT_EQ(parse(shorten_ip_payload(v6, 6), p), Drop::TruncatedL4);
   const Chain chain = {ext(Ipv6Extension::kHopByHop, 16)};
-  EXPECT_EQ(parse(shorten_ip_payload(craft_ipv6_with_extensions(spec(6, ipproto::kUdp), chain), 12),
-                  p),
-            Drop::BadExtensionChain);
+  EXPECT_EQ(
+      parse(shorten_ip_payload(craft_ipv6_with_extensions(spec(6, ipproto::kUdp), chain), 12), p),
+      Drop::BadExtensionChain);
   EXPECT_THROW(shorten_ip_payload(tcp, 21), std::invalid_argument);
 }
 

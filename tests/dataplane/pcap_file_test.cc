@@ -152,8 +152,8 @@ void expect_error(const Bytes& file, policy::ErrorCode code, const std::string& 
 
 TEST(PcapFile, TruncatedRecordDataNamesFileAndRecord) {
   const std::string path = temp_path("cut.pcap");
-  ASSERT_TRUE(write_pcap(path, std::vector<Bytes>{Bytes(10, 1), Bytes(20, 2), Bytes(30, 3)})
-                  .has_value());
+  ASSERT_TRUE(
+      write_pcap(path, std::vector<Bytes>{Bytes(10, 1), Bytes(20, 2), Bytes(30, 3)}).has_value());
   Bytes b = read_bytes(path);
   b.resize(b.size() - 5);
   // Record 3 starts after the file header and two records: 24 + 26 + 36.
