@@ -1,6 +1,7 @@
 #include "control/daemon.h"
 
 #include <csignal>
+#include <filesystem>
 #include <chrono>
 #include <iostream>
 
@@ -218,6 +219,32 @@ class Daemon {
 
 }  // namespace
 
+namespace {
+
+// A vhost-user server socket left behind by a daemon that did not exit cleanly makes the
+// next start fail ("Address already in use"): remove it, and create the socket's directory.
+void prepare_vhost_sockets(const NodeConfig& config) {
+  namespace fs = std::filesystem;
+  for (const PortConfig& p : config.ports) {
+    const size_t at = p.devargs.find("iface=");
+    if (p.devargs.rfind("net_vhost", 0) != 0 || at == std::string::npos ||
+        p.devargs.find("client=1") != std::string::npos) {
+      continue;
+    }
+    const size_t end = p.devargs.find(',', at);
+    const fs::path sock = p.devargs.substr(at + 6, end == std::string::npos ? end : end - at - 6);
+    std::error_code ec;
+    if (fs::is_socket(sock, ec)) {
+      fs::remove(sock, ec);
+    }
+    if (sock.has_parent_path()) {
+      fs::create_directories(sock.parent_path(), ec);
+    }
+  }
+}
+
+}  // namespace
+
 int run_daemon(const NodeConfig& config, const DaemonOptions& options) {
   if (config.policy.kind != PolicySourceKind::Directory) {
     std::cerr << "palisade: " << config.path
@@ -225,6 +252,7 @@ int run_daemon(const NodeConfig& config, const DaemonOptions& options) {
                  "source: directory\n";
     return 2;
   }
+  prepare_vhost_sockets(config);
   if (auto eal = dataplane::start_eal(eal_arguments(config, "palisade")); !eal) {
     std::cerr << "palisade: " << eal.error().to_string() << "\n";
     return 1;

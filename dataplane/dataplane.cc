@@ -184,6 +184,7 @@ Dataplane::~Dataplane() {
   stop();
   for (uint16_t id : started_ports_) {
     rte_eth_dev_stop(id);
+    rte_eth_dev_close(id);  // vhost-user: unregisters, and removes a server's socket
   }
   workers_.clear();
   conntrack_.reset();

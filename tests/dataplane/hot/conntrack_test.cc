@@ -459,6 +459,12 @@ TEST(ConntrackConcurrency, WorkersNeverMissALiveConnectionNorMatchAWrongOne) {
     std::vector<FlowMatch> out(kOwn + 1);
     std::vector<FlowKey> flipped(kOwn);
     uint64_t last_churn = 0;
+    struct Held {
+      uint32_t index;
+      FlowKey key;
+      uint32_t tag;
+    };
+    std::vector<Held> held;  // indexes this round holds: they stay valid until its end
     uint32_t serial = 0;
     auto check = [&](uint32_t index, const FlowKey& original, uint32_t tag) {
       const FlowEntry& e = ct.entry(index);
@@ -478,6 +484,7 @@ TEST(ConntrackConcurrency, WorkersNeverMissALiveConnectionNorMatchAWrongOne) {
     for (uint64_t round = 0; !stop.load(std::memory_order_relaxed); ++round) {
       rte_rcu_qsbr_quiescent(qsbr, w);  // the top of a poll loop
       now = clock.load();
+      held.clear();
 
       // Own connections in one burst, half of them from the reply side, and a key nobody
       // inserted.
@@ -549,10 +556,16 @@ TEST(ConntrackConcurrency, WorkersNeverMissALiveConnectionNorMatchAWrongOne) {
           if (k % 2 == 0) {
             ct.remove(*index);
           }
+          held.push_back({*index, key, tag});
           churned.fetch_add(1, std::memory_order_relaxed);
         }
       }
       std::this_thread::yield();  // fairness on a busy machine; not synchronization
+      // Still before the next quiescent report: the slots of connections removed or expired
+      // since they were matched have not been handed to another connection.
+      for (const Held& h : held) {
+        check(h.index, h.key, h.tag);
+      }
     }
     rte_rcu_qsbr_thread_offline(qsbr, w);
   };
