@@ -18,12 +18,6 @@ volatile std::sig_atomic_t g_stop = 0;
 
 void on_signal(int) { g_stop = 1; }
 
-bool is_pci_address(const std::string& devargs) {
-  // 0000:3b:00.1 or 3b:00.1, optionally followed by ,key=value devargs
-  const std::string name = device_name(devargs);
-  return name.find(':') != std::string::npos && name.find('.') != std::string::npos;
-}
-
 double ms_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
 }
@@ -32,34 +26,6 @@ double ms_since(std::chrono::steady_clock::time_point t) {
 
 std::string device_name(const std::string& devargs) {
   return devargs.substr(0, devargs.find(','));
-}
-
-std::vector<std::string> eal_arguments(const NodeConfig& config, const std::string& program) {
-  std::vector<std::string> args = {program};
-  std::string lcores;
-  for (uint32_t l : config.eal.lcores) {
-    lcores += (lcores.empty() ? "" : ",") + std::to_string(l);
-  }
-  args.insert(args.end(), {"-l", lcores, "--main-lcore", std::to_string(config.eal.main_lcore),
-                           "-m", std::to_string(config.eal.memory_mb),
-                           "--file-prefix", config.eal.file_prefix});
-  if (config.eal.no_huge) {
-    args.push_back("--no-huge");
-  }
-  bool pci = false;
-  for (const PortConfig& p : config.ports) {
-    if (is_pci_address(p.devargs)) {
-      args.insert(args.end(), {"-a", p.devargs});
-      pci = true;
-    } else {
-      args.insert(args.end(), {"--vdev", p.devargs});
-    }
-  }
-  if (!pci) {
-    args.push_back("--no-pci");
-  }
-  args.insert(args.end(), config.eal.extra_args.begin(), config.eal.extra_args.end());
-  return args;
 }
 
 dataplane::DataplaneConfig dataplane_config(const NodeConfig& config) {
@@ -253,7 +219,11 @@ int run_daemon(const NodeConfig& config, const DaemonOptions& options) {
     return 2;
   }
   prepare_vhost_sockets(config);
-  if (auto eal = dataplane::start_eal(eal_arguments(config, "palisade")); !eal) {
+  std::vector<std::string> args = {"palisade"};
+  for (std::string& a : eal_arguments(config)) {
+    args.push_back(std::move(a));
+  }
+  if (auto eal = dataplane::start_eal(args); !eal) {
     std::cerr << "palisade: " << eal.error().to_string() << "\n";
     return 1;
   }

@@ -19,8 +19,6 @@ struct DaemonOptions {
   double stats_interval_s = 10;
 };
 
-// The EAL command line a node file stands for (argv[0] included).
-std::vector<std::string> eal_arguments(const NodeConfig& config, const std::string& program);
 // The dataplane a node file stands for.
 dataplane::DataplaneConfig dataplane_config(const NodeConfig& config);
 // The ethdev name of a port's devargs: "net_vhost0,iface=..." -> "net_vhost0".
