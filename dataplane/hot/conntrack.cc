@@ -121,8 +121,8 @@ Conntrack::Conntrack(void* memory, uint32_t capacity, const ConntrackTimeouts& t
     : buckets_(buckets_for(capacity)),
       hash_seed_(hash_seed),
       headers_(static_cast<uint32_t*>(memory)),
-      entries_(reinterpret_cast<FlowEntry*>(static_cast<uint8_t*>(memory) +
-                                            header_bytes(buckets_))),
+      entries_(
+          reinterpret_cast<FlowEntry*>(static_cast<uint8_t*>(memory) + header_bytes(buckets_))),
       timeout_ticks_{uint64_t{timeouts.tcp_syn} * ticks_per_second,
                      uint64_t{timeouts.tcp_established} * ticks_per_second,
                      uint64_t{timeouts.tcp_closing} * ticks_per_second,
@@ -170,8 +170,7 @@ uint32_t Conntrack::find(const Probe& p, uint64_t now) const noexcept {
   for (uint32_t i = 0; i < kWindowSlots; ++i) {
     const uint32_t slot = window_slot(p.home, i);
     // Acquire: pairs with insert's store-release, so a Live header means a written key.
-    if (std::atomic_ref<uint32_t>(headers_[slot]).load(std::memory_order_acquire) !=
-        p.live_word) {
+    if (std::atomic_ref<uint32_t>(headers_[slot]).load(std::memory_order_acquire) != p.live_word) {
       continue;
     }
     const FlowEntry& e = entries_[slot];
@@ -246,8 +245,7 @@ std::optional<uint32_t> Conntrack::insert(const FlowKey& original, uint32_t gene
     std::atomic_ref<uint64_t>(e.last_seen_).store(now, std::memory_order_relaxed);
     std::atomic_ref<uint32_t>(e.generation_).store(generation, std::memory_order_relaxed);
     std::atomic_ref<uint32_t>(e.egress_verdict_).store(egress_verdict, std::memory_order_relaxed);
-    std::atomic_ref<uint32_t>(e.ingress_verdict_).store(ingress_verdict,
-                                                        std::memory_order_relaxed);
+    std::atomic_ref<uint32_t>(e.ingress_verdict_).store(ingress_verdict, std::memory_order_relaxed);
     e.reserved_ = 0;
     header.store(p.live_word, std::memory_order_release);  // publishes every field above
     return slot;
@@ -296,8 +294,8 @@ void Conntrack::set_generation(uint32_t index, uint32_t generation, uint32_t egr
 }
 
 bool Conntrack::is_live(uint32_t slot) const noexcept {
-  return (std::atomic_ref<uint32_t>(headers_[slot]).load(std::memory_order_acquire) &
-          kKindMask) == kLive;
+  return (std::atomic_ref<uint32_t>(headers_[slot]).load(std::memory_order_acquire) & kKindMask) ==
+         kLive;
 }
 
 uint32_t Conntrack::live() const noexcept {

@@ -154,8 +154,7 @@ class Conntrack {
   // Hot path (any worker). Looks up n keys: out[i] is the live connection of *keys[i] and the
   // direction keys[i] goes in it, or kNoFlow. An entry idle past its timeout at `now` is not
   // matched even if mark_expired has not come by yet, so a connection expires on time.
-  void lookup(const FlowKey* const* keys, uint32_t n, FlowMatch* out,
-              uint64_t now) const noexcept;
+  void lookup(const FlowKey* const* keys, uint32_t n, FlowMatch* out, uint64_t now) const noexcept;
 
   // Hot path (any worker). Adds the connection whose first packet is `original` (tcp_flags: of
   // that packet) and returns its index. When a lookup would already match the connection, its
@@ -169,7 +168,8 @@ class Conntrack {
 
   // Hot path (any worker). A packet of connection `index` went in direction `dir`: refreshes
   // last_seen (written at most every 1/100 s, so that the workers carrying the two directions
-  // do not write the line on every packet) and moves the TCP state: a reply while SynSent →
+  // do not write the line on every packet; an idle connection may expire that much early)
+  // and moves the TCP state: a reply while SynSent →
   // Established; FIN or RST in either direction → Closing, which lasts until it expires.
   void seen(uint32_t index, FlowDir dir, uint8_t tcp_flags, uint64_t now) noexcept;
 
@@ -230,12 +230,13 @@ class Conntrack {
                 offsetof(FlowEntry, state_) == 39 && offsetof(FlowEntry, last_seen_) == 40 &&
                 offsetof(FlowEntry, generation_) == 48 &&
                 offsetof(FlowEntry, egress_verdict_) == 52 &&
-                offsetof(FlowEntry, ingress_verdict_) == 56 && offsetof(FlowEntry, reserved_) == 60);
+                offsetof(FlowEntry, ingress_verdict_) == 56 &&
+                offsetof(FlowEntry, reserved_) == 60);
 
   uint32_t buckets_;
   uint32_t hash_seed_;
-  uint32_t* headers_;    // capacity() slot words, accessed through std::atomic_ref
-  FlowEntry* entries_;   // capacity() entries
+  uint32_t* headers_;   // capacity() slot words, accessed through std::atomic_ref
+  FlowEntry* entries_;  // capacity() entries
   // Idle timeouts in ticks: SynSent, Established, Closing, then UDP, ICMP, other.
   std::array<uint64_t, 6> timeout_ticks_;
   uint64_t seen_resolution_;  // ticks between two writes of last_seen

@@ -23,11 +23,11 @@ constexpr uint8_t kFin = 0x01, kSyn = 0x02, kRst = 0x04, kAck = 0x10;
 // Milliseconds as ticks keep the expiry tests readable: s(5) is five seconds.
 constexpr uint64_t kTicksPerSecond = 1000;
 constexpr uint64_t s(uint64_t seconds) { return seconds * kTicksPerSecond; }
-constexpr ConntrackTimeouts kTimeouts{.tcp_syn = 5, .tcp_established = 100, .tcp_closing = 2,
-                                      .udp = 30, .icmp = 10, .other = 20};
+constexpr ConntrackTimeouts kTimeouts{
+    .tcp_syn = 5, .tcp_established = 100, .tcp_closing = 2, .udp = 30, .icmp = 10, .other = 20};
 
-FlowKey v4(uint8_t proto, std::array<uint8_t, 4> src, uint16_t sport,
-           std::array<uint8_t, 4> dst, uint16_t dport) {
+FlowKey v4(uint8_t proto, std::array<uint8_t, 4> src, uint16_t sport, std::array<uint8_t, 4> dst,
+           uint16_t dport) {
   FlowKey k;
   k.family = 4;
   k.proto = proto;
@@ -248,8 +248,8 @@ TEST(Conntrack, AnEstablishedConnectionOutlivesTheSynTimeout) {
 }
 
 TEST(Conntrack, AClosingConnectionExpiresAfterTcpClosing) {
-  for (const auto& [dir, flags] : {std::pair{FlowDir::Original, kFin | kAck},
-                                   std::pair{FlowDir::Reply, int(kRst)}}) {
+  for (const auto& [dir, flags] :
+       {std::pair{FlowDir::Original, kFin | kAck}, std::pair{FlowDir::Reply, int(kRst)}}) {
     Table t(1024);
     const FlowKey k = v4(kTcp, {10, 0, 0, 1}, 40000, {10, 0, 0, 2}, 80);
     const uint32_t index = add(t.ct, k, 0, kSyn);
@@ -414,8 +414,8 @@ TEST(ConntrackConcurrency, WorkersNeverMissALiveConnectionNorMatchAWrongOne) {
   constexpr uint64_t kTicks = 100;  // per second: every timeout is 100 ticks
   constexpr uint64_t kStep = 10;    // ticks per control round
   constexpr uint32_t kMaxSteps = 3000;
-  constexpr ConntrackTimeouts kShort{.tcp_syn = 1, .tcp_established = 1, .tcp_closing = 1,
-                                     .udp = 1, .icmp = 1, .other = 1};
+  constexpr ConntrackTimeouts kShort{
+      .tcp_syn = 1, .tcp_established = 1, .tcp_closing = 1, .udp = 1, .icmp = 1, .other = 1};
   Table t(1024, kShort, kTicks);
   Conntrack& ct = t.ct;
 
