@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <random>
 #include <set>
 
 #include <rte_cycles.h>
@@ -125,8 +126,10 @@ policy::Result<std::unique_ptr<Dataplane>> Dataplane::start(const DataplaneConfi
                          "cannot allocate " + std::to_string(ct_bytes >> 20) + " MiB for " +
                              std::to_string(config.conntrack_max_flows) + " flows"};
   }
+  // A seed per start: a pod cannot aim keys at one window of a table it cannot predict.
+  const uint32_t seed = std::random_device{}();
   dp->conntrack_ = std::make_unique<Conntrack>(dp->conntrack_memory_, config.conntrack_max_flows,
-                                               config.timeouts, rte_get_tsc_hz());
+                                               config.timeouts, rte_get_tsc_hz(), seed);
 
   for (uint32_t w = 0; w < workers; ++w) {
     rte_ring* ring = rte_ring_create_elem(
