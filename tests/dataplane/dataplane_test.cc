@@ -17,6 +17,8 @@
 //   prod/tun 10.0.0.3 fd00::3  ingress from app=web, every protocol
 //   prod/ghost                 bound to a port, absent from the snapshot
 // Outside the node: 192.0.2.10 and 2001:db8::10, behind the uplink.
+#include "dataplane/dataplane.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -30,7 +32,6 @@
 #include <string_view>
 #include <vector>
 
-#include "dataplane/dataplane.h"
 #include "dataplane/eal.h"
 #include "dataplane/packet_craft.h"
 #include "dataplane/pcap_file.h"
@@ -399,7 +400,9 @@ class Rig {
 };
 
 // Each test starts from the base generation and an empty conntrack table. (The worker's
-// fragment table cannot be emptied: tests use distinct IP identifications.)
+// fragment table cannot be emptied, and keeps a datagram 30 s: every fragmented datagram
+// takes a fresh IP identification from next_id, so that tests may run in any order, and
+// again with --gtest_repeat.)
 class PacketPath : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -412,8 +415,8 @@ class PacketPath : public ::testing::Test {
   Outcome send(size_t in, const FrameSpec& s) { return rig_->send(in, s); }
   Mac uplink_mac() const { return rig_->uplink_mac(); }
   // What comes in from the router behind the uplink.
-  FrameSpec from_uplink(std::string_view src, std::string_view dst, uint8_t proto,
-                        uint16_t sport, uint16_t dport) const {
+  FrameSpec from_uplink(std::string_view src, std::string_view dst, uint8_t proto, uint16_t sport,
+                        uint16_t dport) const {
     FrameSpec s = from_pod(kNextHopMac, src, dst, proto, sport, dport);
     s.dst_mac = uplink_mac();
     return s;
@@ -452,8 +455,7 @@ TEST_F(PacketPath, PodToPodAllowedLeavesOnlyByTheDestinationPortRouted) {
 
 TEST_F(PacketPath, PodToPodDeniedByNetworkPolicyLeavesNothing) {
   // db admits TCP 5432 from web, not 22.
-  const Outcome o =
-      send(kWeb, from_pod(kWebMac, "10.0.0.1", "10.0.0.2", ipproto::kTcp, 40002, 22));
+  const Outcome o = send(kWeb, from_pod(kWebMac, "10.0.0.1", "10.0.0.2", ipproto::kTcp, 40002, 22));
   EXPECT_TRUE(dropped_as(o, Drop::PolicyDenied));
   EXPECT_EQ(rig_->dp().totals().conntrack_live, 0u);
 }
@@ -469,12 +471,12 @@ TEST_F(PacketPath, Ipv6PodToPodAllowedAndDenied) {
   const FrameSpec back = answer(syn, kDbMac, kGatewayMac);
   EXPECT_TRUE(forwarded_as(send(kDb, back), kWeb, routed_spec(back, kGatewayMac, kWebMac)));
 
-  EXPECT_TRUE(dropped_as(
-      send(kWeb, from_pod(kWebMac, "fd00::1", "fd00::2", ipproto::kTcp, 40004, 22)),
-      Drop::PolicyDenied));
-  EXPECT_TRUE(dropped_as(
-      send(kWeb, from_pod(kWebMac, "fd00::1", "fd00::2", ipproto::kUdp, 40005, 5432)),
-      Drop::PolicyDenied));
+  EXPECT_TRUE(
+      dropped_as(send(kWeb, from_pod(kWebMac, "fd00::1", "fd00::2", ipproto::kTcp, 40004, 22)),
+                 Drop::PolicyDenied));
+  EXPECT_TRUE(
+      dropped_as(send(kWeb, from_pod(kWebMac, "fd00::1", "fd00::2", ipproto::kUdp, 40005, 5432)),
+                 Drop::PolicyDenied));
 }
 
 // ---- 2. Pod to uplink and back --------------------------------------------------------------
@@ -494,8 +496,8 @@ TEST_F(PacketPath, EgressLeavesByTheUplinkAndItsReplyComesBack) {
   EXPECT_TRUE(
       forwarded_as(send(kWeb, echo), kUplink, routed_spec(echo, uplink_mac(), kNextHopMac)));
   const FrameSpec echo_reply = answer(echo, kNextHopMac, uplink_mac());
-  EXPECT_TRUE(forwarded_as(send(kUplink, echo_reply), kWeb,
-                           routed_spec(echo_reply, kGatewayMac, kWebMac)));
+  EXPECT_TRUE(
+      forwarded_as(send(kUplink, echo_reply), kWeb, routed_spec(echo_reply, kGatewayMac, kWebMac)));
 }
 
 TEST_F(PacketPath, ReplyShapedPacketsOfNoConnectionAreDropped) {
@@ -522,27 +524,26 @@ TEST_F(PacketPath, ReplyOfADeniedFlowDoesNotPass) {
   // would answer it finds no connection.
   const FrameSpec syn = from_pod(kDbMac, "10.0.0.2", "192.0.2.10", ipproto::kTcp, 40012, 443);
   EXPECT_TRUE(dropped_as(send(kDb, syn), Drop::PolicyDenied));
-  EXPECT_TRUE(dropped_as(send(kUplink, answer(syn, kNextHopMac, uplink_mac())),
-                         Drop::NoConnection));
+  EXPECT_TRUE(
+      dropped_as(send(kUplink, answer(syn, kNextHopMac, uplink_mac())), Drop::NoConnection));
   // UDP has no reply shape: the answer is judged as a new flow, and db's ingress denies it.
   const FrameSpec query = from_pod(kDbMac, "10.0.0.2", "192.0.2.10", ipproto::kUdp, 40013, 53);
   EXPECT_TRUE(dropped_as(send(kDb, query), Drop::PolicyDenied));
-  EXPECT_TRUE(dropped_as(send(kUplink, answer(query, kNextHopMac, uplink_mac())),
-                         Drop::PolicyDenied));
+  EXPECT_TRUE(
+      dropped_as(send(kUplink, answer(query, kNextHopMac, uplink_mac())), Drop::PolicyDenied));
   // ICMP echo the same way.
   FrameSpec echo = from_pod(kDbMac, "10.0.0.2", "192.0.2.10", ipproto::kIcmp, 0, 0);
   echo.icmp_id = 79;
   EXPECT_TRUE(dropped_as(send(kDb, echo), Drop::PolicyDenied));
-  EXPECT_TRUE(dropped_as(send(kUplink, answer(echo, kNextHopMac, uplink_mac())),
-                         Drop::NoConnection));
+  EXPECT_TRUE(
+      dropped_as(send(kUplink, answer(echo, kNextHopMac, uplink_mac())), Drop::NoConnection));
 }
 
 // ---- 3. Conntrack ---------------------------------------------------------------------------
 
 TEST_F(PacketPath, SynAckPassesWhereTheReverseDirectionWouldBeDenied) {
   // web admits TCP 80 only: a connection db:5432 -> web:40020 is denied as new...
-  const FrameSpec reverse =
-      from_pod(kDbMac, "10.0.0.2", "10.0.0.1", ipproto::kTcp, 5432, 40020);
+  const FrameSpec reverse = from_pod(kDbMac, "10.0.0.2", "10.0.0.1", ipproto::kTcp, 5432, 40020);
   EXPECT_TRUE(dropped_as(send(kDb, reverse), Drop::PolicyDenied));
   // ...but is the reply direction of web:40020 -> db:5432, and passes as such.
   const FrameSpec syn = from_pod(kWebMac, "10.0.0.1", "10.0.0.2", ipproto::kTcp, 40020, 5432);
@@ -603,9 +604,9 @@ TEST_F(PacketPath, PolicyChangeCutsEstablishedConnectionsInEitherDirection) {
   EXPECT_EQ(rig_->dp().totals().conntrack_live, 0u);
   // Cut means gone: the next segment finds no connection, a new SYN is denied.
   EXPECT_TRUE(dropped_as(send(kWeb, next_segment(a)), Drop::NoConnection));
-  EXPECT_TRUE(dropped_as(
-      send(kWeb, from_pod(kWebMac, "10.0.0.1", "10.0.0.2", ipproto::kTcp, 40032, 5432)),
-      Drop::PolicyDenied));
+  EXPECT_TRUE(
+      dropped_as(send(kWeb, from_pod(kWebMac, "10.0.0.1", "10.0.0.2", ipproto::kTcp, 40032, 5432)),
+                 Drop::PolicyDenied));
 
   ASSERT_TRUE(rig_->publish(manifests(5432)));  // allowed again
   const FrameSpec syn = from_pod(kWebMac, "10.0.0.1", "10.0.0.2", ipproto::kTcp, 40033, 5432);
@@ -658,9 +659,9 @@ int run_with_rejudge_off() {
   const FrameSpec back = next_segment(answer(a, kDbMac, kGatewayMac));
   check(forwarded_as(rig.send(kDb, back), kWeb, routed_spec(back, kGatewayMac, kWebMac)),
         "established, reply direction, after the policy change");
-  check(dropped_as(rig.send(kWeb, from_pod(kWebMac, "10.0.0.1", "10.0.0.2", ipproto::kTcp,
-                                           40041, 5432)),
-                   Drop::PolicyDenied),
+  check(dropped_as(
+            rig.send(kWeb, from_pod(kWebMac, "10.0.0.1", "10.0.0.2", ipproto::kTcp, 40041, 5432)),
+            Drop::PolicyDenied),
         "a new SYN under the denying generation");
   if (!rig.publish(manifests(5432))) {
     return 1;
@@ -678,23 +679,20 @@ int run_with_rejudge_off() {
 
 TEST(RejudgeOff, EstablishedConnectionsKeepPassingAcrossPolicyChanges) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
-  EXPECT_EXIT(std::_Exit(run_with_rejudge_off()), ::testing::ExitedWithCode(0),
-              "rejudge-off: ok");
+  EXPECT_EXIT(std::_Exit(run_with_rejudge_off()), ::testing::ExitedWithCode(0), "rejudge-off: ok");
 }
 
 // ---- 5. ARP and NDP -------------------------------------------------------------------------
 
 TEST_F(PacketPath, ProxyArpAnswersAPodForTheGatewayWithTheGatewayMac) {
-  const Outcome o =
-      send(kWeb, craft_arp_request(kWebMac, ip("10.0.0.1"), ip("169.254.1.1")));
+  const Outcome o = send(kWeb, craft_arp_request(kWebMac, ip("10.0.0.1"), ip("169.254.1.1")));
   EXPECT_TRUE(forwarded_as(
       o, kWeb, craft_arp_reply(kGatewayMac, ip("169.254.1.1"), kWebMac, ip("10.0.0.1"))));
   EXPECT_EQ(o.arp_replies, 1u);
 }
 
 TEST_F(PacketPath, ArpFromTheUplinkIsNotAnswered) {
-  const Outcome o =
-      send(kUplink, craft_arp_request(kNextHopMac, ip("192.0.2.1"), ip("10.0.0.1")));
+  const Outcome o = send(kUplink, craft_arp_request(kNextHopMac, ip("192.0.2.1"), ip("10.0.0.1")));
   EXPECT_TRUE(dropped_as(o, Drop::NotForwarded));
   EXPECT_EQ(o.arp_replies, 0u);
 }
@@ -738,8 +736,8 @@ TEST_F(PacketPath, NeighborSolicitationForTheGatewayGetsAnAdvertisement) {
 }
 
 TEST_F(PacketPath, NeighborSolicitationFromTheUplinkIsNotAnswered) {
-  const Outcome o = send(kUplink, craft_neighbor_solicitation(kNextHopMac, ip("2001:db8::1"),
-                                                              ip("fd00::1")));
+  const Outcome o =
+      send(kUplink, craft_neighbor_solicitation(kNextHopMac, ip("2001:db8::1"), ip("fd00::1")));
   EXPECT_TRUE(dropped_as(o, Drop::NotForwarded));
   EXPECT_EQ(o.nd_replies, 0u);
 }
@@ -767,19 +765,18 @@ TEST_F(PacketPath, PodPortDropsWrongSourceMacWrongSourceIpAndTags) {
   tagged.vlan = 7;
   EXPECT_TRUE(dropped_as(send(kWeb, tagged), Drop::TaggedOnPodPort));
   // A tagged ARP request too: nothing is answered on a tagged pod frame.
-  EXPECT_TRUE(dropped_as(
-      send(kWeb, craft_arp_request(kWebMac, ip("10.0.0.1"), ip("169.254.1.1"), 7)),
-      Drop::TaggedOnPodPort));
+  EXPECT_TRUE(
+      dropped_as(send(kWeb, craft_arp_request(kWebMac, ip("10.0.0.1"), ip("169.254.1.1"), 7)),
+                 Drop::TaggedOnPodPort));
   EXPECT_TRUE(forwarded_as(send(kWeb, good), kDb, routed_spec(good, kGatewayMac, kDbMac)));
 }
 
 TEST_F(PacketPath, UplinkDropsLocalPodSourceAddresses) {
   // To web:80, which admits anyone: only the source address is wrong.
-  EXPECT_TRUE(dropped_as(send(kUplink, from_uplink("10.0.0.2", "10.0.0.1", ipproto::kTcp,
-                                                   40052, 80)),
-                         Drop::SpoofedSource));
-  EXPECT_TRUE(dropped_as(send(kUplink, from_uplink("fd00::3", "fd00::1", ipproto::kTcp,
-                                                   40053, 80)),
+  EXPECT_TRUE(
+      dropped_as(send(kUplink, from_uplink("10.0.0.2", "10.0.0.1", ipproto::kTcp, 40052, 80)),
+                 Drop::SpoofedSource));
+  EXPECT_TRUE(dropped_as(send(kUplink, from_uplink("fd00::3", "fd00::1", ipproto::kTcp, 40053, 80)),
                          Drop::SpoofedSource));
   const FrameSpec fine = from_uplink("192.0.2.10", "10.0.0.1", ipproto::kTcp, 40054, 80);
   EXPECT_TRUE(forwarded_as(send(kUplink, fine), kWeb, routed_spec(fine, kGatewayMac, kWebMac)));
@@ -791,9 +788,9 @@ TEST_F(PacketPath, PortWhosePodIsNotInTheSnapshotForwardsNothing) {
   EXPECT_TRUE(dropped_as(send(kGhost, s), Drop::UnboundPort));
   s.dst = ip("192.0.2.10");
   EXPECT_TRUE(dropped_as(send(kGhost, s), Drop::UnboundPort));
-  EXPECT_TRUE(dropped_as(
-      send(kGhost, from_pod(kGhostMac, "fd00::9", "fd00::1", ipproto::kUdp, 40056, 53)),
-      Drop::UnboundPort));
+  EXPECT_TRUE(
+      dropped_as(send(kGhost, from_pod(kGhostMac, "fd00::9", "fd00::1", ipproto::kUdp, 40056, 53)),
+                 Drop::UnboundPort));
 }
 
 // ---- 8. Hostile input through a pod port ----------------------------------------------------
@@ -844,20 +841,27 @@ FrameSpec web_udp(std::string_view dst, uint16_t sport, uint16_t dport, size_t p
   return s;
 }
 
+// A fresh IP identification, for one fragmented datagram.
+uint32_t next_id() {
+  static uint32_t last = 100;
+  last = last == 0xffff ? 101 : last + 1;
+  return last;
+}
+
 struct Scenario {
   const char* name;
   std::vector<Step> (*steps)(const Mac& uplink_mac);
 };
 
 // Each scenario's frames, from web (its own MAC and addresses: only the hostile part is
-// wrong). IP identifications are distinct across scenarios (the fragment table persists).
+// wrong). Each datagram takes a fresh IP identification (next_id).
 const std::vector<Scenario>& hostile_scenarios() {
   static const std::vector<Scenario> all = {
       {"Rfc1858TinyFragment",
        [](const Mac&) {
          // The first fragment is too short for the TCP header: its flags would sit in the
          // second. The rest of the datagram then has no first fragment.
-         const FrameSpec s = web_tcp("10.0.0.2", 40100, 5432, 100, 101);
+         const FrameSpec s = web_tcp("10.0.0.2", 40100, 5432, 100, next_id());
          const FragmentPiece pieces[] = {{0, 16, true}, {16, 104, false}};
          const std::vector<Frame> f = craft_ipv4_fragments(s, pieces);
          return std::vector<Step>{drops("16-byte first fragment", f[0], Drop::TinyFragment),
@@ -866,20 +870,19 @@ const std::vector<Scenario>& hostile_scenarios() {
       {"Rfc1858TcpOffsetEightOverlap",
        [](const Mac&) {
          // A second fragment at offset 8 bytes would rewrite the first one's TCP flags.
-         const FrameSpec s = web_tcp("10.0.0.2", 40101, 5432, 100, 102);
+         const FrameSpec s = web_tcp("10.0.0.2", 40101, 5432, 100, next_id());
          const FragmentPiece pieces[] = {{0, 24, true}, {8, 16, true}, {24, 96, false}};
          const std::vector<Frame> f = craft_ipv4_fragments(s, pieces);
-         return std::vector<Step>{
-             passes("first fragment, allowed", f[0], kDb, {}),
-             drops("offset 8", f[1], Drop::OverlappingFragment),
-             passes("the rest of the datagram", f[2], kDb, {})};
+         return std::vector<Step>{passes("first fragment, allowed", f[0], kDb, {}),
+                                  drops("offset 8", f[1], Drop::OverlappingFragment),
+                                  passes("the rest of the datagram", f[2], kDb, {})};
        }},
       {"Rfc3128TinyOverlappingFragment",
        [](const Mac&) {
          // RFC 3128 section 2: fragment 1 (offset 0, whole header) is legal; fragment 2
          // (offset 0, 8 bytes) would replace its ports with a denied one (22); fragment 3
          // completes the message.
-         const FrameSpec legal = web_tcp("10.0.0.2", 40102, 5432, 100, 103);
+         const FrameSpec legal = web_tcp("10.0.0.2", 40102, 5432, 100, next_id());
          FrameSpec evil = legal;
          evil.dport = 22;
          const FragmentPiece first[] = {{0, 24, true}, {24, 96, false}};
@@ -893,7 +896,7 @@ const std::vector<Scenario>& hostile_scenarios() {
       {"Rfc5722OverlappingIpv6Fragments",
        [](const Mac& up) {
          // Any overlap refuses the datagram, and every later piece of it.
-         const FrameSpec s = web_udp("2001:db8::10", 40103, 53, 100, 104);
+         const FrameSpec s = web_udp("2001:db8::10", 40103, 53, 100, next_id());
          const FragmentPiece pieces[] = {{0, 48, true}, {40, 32, true}, {72, 36, false}};
          const std::vector<Frame> f = craft_ipv6_fragments(s, pieces);
          return std::vector<Step>{passes("first fragment", f[0], kUplink, up),
@@ -904,18 +907,17 @@ const std::vector<Scenario>& hostile_scenarios() {
        [](const Mac&) {
          // A Destination Options header cut by the end of the first fragment, and a first
          // fragment that holds the chain but only 12 bytes of the TCP header.
-         const FrameSpec s = web_tcp("fd00::2", 40104, 5432, 0, 105);
+         const FrameSpec s = web_tcp("fd00::2", 40104, 5432, 0, next_id());
          Ipv6Extension frag;
          frag.type = Ipv6Extension::kFragment;
          frag.more_fragments = true;
-         frag.fragment_id = 105;
+         frag.fragment_id = s.ip_id;
          Ipv6Extension dest;
          dest.length = 16;
          const Ipv6Extension chain[] = {frag, dest};
          const Frame cut_chain = shorten_ip_payload(craft_ipv6_with_extensions(s, chain), 8 + 12);
          FrameSpec s2 = s;
-         s2.ip_id = 106;
-         frag.fragment_id = 106;
+         s2.ip_id = frag.fragment_id = next_id();
          dest.length = 8;
          const Ipv6Extension chain2[] = {frag, dest};
          const Frame cut_tcp =
@@ -925,10 +927,11 @@ const std::vector<Scenario>& hostile_scenarios() {
        }},
       {"LaterFragmentWithoutAFirstIsOrphan",
        [](const Mac&) {
-         const FrameSpec s = web_udp("192.0.2.10", 40105, 53, 100, 107);
+         const uint32_t id = next_id();
+         const FrameSpec s = web_udp("192.0.2.10", 40105, 53, 100, id);
          const FragmentPiece pieces[] = {{64, 16, true}, {80, 28, false}};
          const std::vector<Frame> f = craft_ipv4_fragments(s, pieces);
-         const FrameSpec s6 = web_udp("2001:db8::10", 40105, 53, 100, 107);
+         const FrameSpec s6 = web_udp("2001:db8::10", 40105, 53, 100, id);
          const std::vector<Frame> f6 = craft_ipv6_fragments(s6, pieces);
          return std::vector<Step>{drops("IPv4 offset 64", f[0], Drop::OrphanFragment),
                                   drops("IPv4 last piece", f[1], Drop::OrphanFragment),
@@ -937,12 +940,12 @@ const std::vector<Scenario>& hostile_scenarios() {
       {"DatagramPast65535BytesIsDropped",
        [](const Mac&) {
          // Ping of death: a piece at offset 65528 carrying 16 bytes ends at 65544.
-         FrameSpec s = web_udp("192.0.2.10", 40106, 53, 0, 108);
+         FrameSpec s = web_udp("192.0.2.10", 40106, 53, 0, next_id());
          const FragmentPiece pieces[] = {{65528, 16, false}};
          const Frame v4 = craft_ipv4_fragments(s, pieces)[0];
          s.proto = ipproto::kIcmp;
          const Frame icmp = craft_ipv4_fragments(s, pieces)[0];
-         const FrameSpec s6 = web_udp("2001:db8::10", 40106, 53, 0, 108);
+         const FrameSpec s6 = web_udp("2001:db8::10", 40106, 53, 0, next_id());
          const Frame v6 = craft_ipv6_fragments(s6, pieces)[0];
          return std::vector<Step>{drops("IPv4 UDP", v4, Drop::OversizedFragment),
                                   drops("IPv4 ICMP", icmp, Drop::OversizedFragment),
@@ -952,13 +955,13 @@ const std::vector<Scenario>& hostile_scenarios() {
        [](const Mac& up) {
          const FragmentPiece pieces[] = {{0, 48, true}, {48, 32, true}, {80, 28, false}};
          const std::vector<Frame> ok =
-             craft_ipv4_fragments(web_udp("192.0.2.10", 40107, 53, 100, 109), pieces);
+             craft_ipv4_fragments(web_udp("192.0.2.10", 40107, 53, 100, next_id()), pieces);
          const std::vector<Frame> no =  // db admits TCP 5432 only
-             craft_ipv4_fragments(web_udp("10.0.0.2", 40107, 53, 100, 110), pieces);
+             craft_ipv4_fragments(web_udp("10.0.0.2", 40107, 53, 100, next_id()), pieces);
          const std::vector<Frame> ok6 =
-             craft_ipv6_fragments(web_udp("fd00::2", 40108, 5432, 100, 111), pieces);
+             craft_ipv6_fragments(web_udp("fd00::2", 40108, 5432, 100, next_id()), pieces);
          const std::vector<Frame> ok6_tcp =
-             craft_ipv6_fragments(web_tcp("fd00::2", 40108, 5432, 88, 112), pieces);
+             craft_ipv6_fragments(web_tcp("fd00::2", 40108, 5432, 88, next_id()), pieces);
          return std::vector<Step>{
              passes("allowed, first", ok[0], kUplink, up),
              passes("allowed, second", ok[1], kUplink, up),
@@ -1006,8 +1009,7 @@ const std::vector<Scenario>& hostile_scenarios() {
          return std::vector<Step>{
              drops("bad IPv4 checksum", corrupt_ip_checksum(good), Drop::BadIpChecksum),
              drops("total length past the frame", long_total, Drop::BadIpHeader),
-             drops("TCP header cut at 12 bytes", shorten_ip_payload(good, 12),
-                   Drop::TruncatedL4),
+             drops("TCP header cut at 12 bytes", shorten_ip_payload(good, 12), Drop::TruncatedL4),
              drops("SYN+FIN", craft_frame(synfin), Drop::ImpossibleTcpFlags),
              drops("no flags", craft_frame(null_scan), Drop::ImpossibleTcpFlags),
              drops("frame cut inside the IPv4 header", truncate_frame(good, 14 + 12),
@@ -1069,12 +1071,11 @@ const std::vector<Scenario>& hostile_scenarios() {
          ipip_db.dst = gre_db.dst = ip("10.0.0.2");
          FrameSpec gre6 = from_pod(kWebMac, "fd00::1", "fd00::3", 47, 0, 0);
          gre6.payload = 40;
-         return std::vector<Step>{
-             passes("IP-in-IP to tun", craft_frame(ipip), kTun, {}),
-             passes("GRE to tun", craft_frame(gre), kTun, {}),
-             passes("GRE over IPv6 to tun", craft_frame(gre6), kTun, {}),
-             drops("IP-in-IP to db", craft_frame(ipip_db), Drop::PolicyDenied),
-             drops("GRE to db", craft_frame(gre_db), Drop::PolicyDenied)};
+         return std::vector<Step>{passes("IP-in-IP to tun", craft_frame(ipip), kTun, {}),
+                                  passes("GRE to tun", craft_frame(gre), kTun, {}),
+                                  passes("GRE over IPv6 to tun", craft_frame(gre6), kTun, {}),
+                                  drops("IP-in-IP to db", craft_frame(ipip_db), Drop::PolicyDenied),
+                                  drops("GRE to db", craft_frame(gre_db), Drop::PolicyDenied)};
        }},
   };
   return all;
@@ -1132,17 +1133,19 @@ TEST_F(PacketPath, LaterFragmentsOfEveryDatagramOfAConnectionFollowIt) {
   const FragmentPiece pieces[] = {{0, 48, true}, {48, 32, true}, {80, 28, false}};
   const Mac up = uplink_mac();
   // The first datagram opens the connection, and its fragments pass.
-  for (const Frame& f : craft_ipv4_fragments(web_udp("192.0.2.10", 40200, 53, 100, 300), pieces)) {
+  for (const Frame& f :
+       craft_ipv4_fragments(web_udp("192.0.2.10", 40200, 53, 100, next_id()), pieces)) {
     EXPECT_TRUE(forwarded_as(send(kWeb, f), kUplink, routed(f, up, kNextHopMac)))
         << describe_frame(f);
   }
   // The second datagram of the same flow: its first fragment is a conntrack hit...
-  for (const Frame& f : craft_ipv4_fragments(web_udp("192.0.2.10", 40200, 53, 100, 301), pieces)) {
+  for (const Frame& f :
+       craft_ipv4_fragments(web_udp("192.0.2.10", 40200, 53, 100, next_id()), pieces)) {
     EXPECT_TRUE(forwarded_as(send(kWeb, f), kUplink, routed(f, up, kNextHopMac)))
         << describe_frame(f);
   }
   // ...and so is a fragmented reply.
-  FrameSpec reply = answer(web_udp("192.0.2.10", 40200, 53, 100, 302), kNextHopMac, up);
+  FrameSpec reply = answer(web_udp("192.0.2.10", 40200, 53, 100, next_id()), kNextHopMac, up);
   for (const Frame& f : craft_ipv4_fragments(reply, pieces)) {
     EXPECT_TRUE(forwarded_as(send(kUplink, f), kWeb, routed(f, kGatewayMac, kWebMac)))
         << describe_frame(f);
@@ -1155,7 +1158,7 @@ TEST_F(PacketPath, LaterFragmentsOfEveryDatagramOfAConnectionFollowIt) {
 TEST_F(PacketPath, SecondFirstFragmentOfAConnectionsDatagramIsAnOverlap) {
   // RFC 5722: a piece overlapping another refuses the datagram. Here the overlapping piece
   // is another first fragment (offset 0, longer) with the same ports.
-  const FrameSpec s = web_udp("2001:db8::10", 40201, 53, 100, 310);
+  const FrameSpec s = web_udp("2001:db8::10", 40201, 53, 100, next_id());
   const FragmentPiece pieces[] = {{0, 48, true}, {0, 56, true}, {56, 52, false}};
   const std::vector<Frame> f = craft_ipv6_fragments(s, pieces);
   EXPECT_TRUE(forwarded_as(send(kWeb, f[0]), kUplink, routed(f[0], uplink_mac(), kNextHopMac)));
@@ -1172,12 +1175,12 @@ TEST_F(PacketPath, Ipv6LaterFragmentsFollowAFirstWithExtensionsAfterItsFragmentH
   // RFC 8200 4.5: a Destination Options header may open the fragmentable part. Every
   // fragment's Fragment header then names it (60) as the next header; only the first
   // fragment holds the UDP header behind it. One datagram: (source, destination, id).
-  const FrameSpec s = web_udp("2001:db8::10", 40202, 53, 16, 320);
+  const FrameSpec s = web_udp("2001:db8::10", 40202, 53, 16, next_id());
   Ipv6Extension frag;
   frag.type = Ipv6Extension::kFragment;
   frag.more_fragments = true;
-  frag.fragment_id = 320;
-  const Ipv6Extension chain[] = {frag, Ipv6Extension{}};  // Fragment, Destination Options
+  frag.fragment_id = s.ip_id;
+  const Ipv6Extension chain[] = {frag, Ipv6Extension{}};     // Fragment, Destination Options
   const Frame first = craft_ipv6_with_extensions(s, chain);  // fragmentable: 8 + 8 + 16 bytes
   const FragmentPiece rest[] = {{32, 16, false}};
   Frame later = craft_ipv6_fragments(s, rest)[0];
