@@ -49,7 +49,9 @@ policy::Result<std::unique_ptr<Dataplane>> Dataplane::start(const DataplaneConfi
   if (workers == 0) {
     return policy::Error{policy::ErrorCode::MissingField, "workers", {}, {}, "no worker"};
   }
-  const std::string suffix = std::to_string(getpid());
+  // DPDK object names are process-wide: a serial keeps two Dataplanes of one process apart.
+  static std::atomic<uint32_t> serial{0};
+  const std::string suffix = std::to_string(getpid()) + "-" + std::to_string(serial++);
   dp->pool_ = rte_pktmbuf_pool_create(("palisade-mbufs-" + suffix).c_str(), config.mbufs, 256, 0,
                                       RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(rte_socket_id()));
   if (dp->pool_ == nullptr) {
@@ -195,6 +197,7 @@ Dataplane::~Dataplane() {
   for (rte_ring* r : flow_logs_) {
     rte_ring_free(r);
   }
+  rte_mempool_free(pool_);
 }
 
 policy::Result<uint64_t> Dataplane::publish(policy::CompiledPolicy&& compiled,

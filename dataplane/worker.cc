@@ -226,6 +226,11 @@ void Worker::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint64_t now
       p.done = true;
       continue;
     }
+    if (pp.ttl <= 1) {  // before it can open a connection it would never complete
+      drop(p.m, Drop::TtlExceeded);
+      p.done = true;
+      continue;
+    }
     if (pod_port) {
       const auto* eth = reinterpret_cast<const rte_ether_hdr*>(frame);
       const bool owns = pp.kind == L3Kind::Ipv4 ? guard.owns_v4(pp.src) : guard.owns_v6(pp.src);
@@ -463,6 +468,9 @@ void Worker::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint64_t now
           setup_.conntrack->remove(p.match.index);
           drop(p.m, Drop::ConnectionCut);
           p.done = true;
+          if (p.parsed.fragment) {
+            fragments_->on_first(p.parsed, false, now);
+          }
         }
         continue;
       }
@@ -471,18 +479,11 @@ void Worker::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint64_t now
         drop(p.m, Drop::PolicyDenied);
         p.done = true;
         if (p.parsed.fragment) {
-          fragments_->on_first(p.parsed, false, now);
+          fragments_->on_first(p.parsed, false, now);  // its later fragments are denied too
         }
         continue;
       }
       ++counters_.allowed;
-      if (p.parsed.fragment) {
-        if (std::optional<Drop> bad = fragments_->on_first(p.parsed, true, now)) {
-          drop(p.m, *bad);
-          p.done = true;
-          continue;
-        }
-      }
       if (!setup_.conntrack->insert(p.key, static_cast<uint32_t>(rs->generation),
                                     p.egress.verdict, p.ingress.verdict, p.parsed.tcp_flags,
                                     now)) {
@@ -497,6 +498,15 @@ void Worker::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint64_t now
     Packet& p = burst[i];
     if (p.done) {
       continue;
+    }
+    // Every allowed first fragment, of a new connection or an established one, opens its
+    // datagram for the later fragments; a second first fragment of a live datagram is an
+    // overlap (RFC 5722) and refuses the datagram.
+    if (p.parsed.fragment && p.parsed.first_fragment) {
+      if (std::optional<Drop> bad = fragments_->on_first(p.parsed, true, now)) {
+        drop(p.m, *bad);
+        continue;
+      }
     }
     uint16_t out = p.dst_sets.port;
     const uint8_t* src_mac = nullptr;

@@ -7,7 +7,9 @@ namespace palisade::dataplane {
 FragmentTable::Key FragmentTable::key_of(const ParsedPacket& p) noexcept {
   Key k;
   k.family = p.kind == L3Kind::Ipv4 ? 4 : 6;
-  k.proto = p.proto;
+  // IPv4 names a datagram by (src, dst, protocol, id) (RFC 791); IPv6 by (src, dst, id)
+  // alone (RFC 8200 4.5): its later fragments do not carry the upper-layer protocol.
+  k.proto = k.family == 4 ? p.proto : 0;
   k.id = p.fragment_id;
   const size_t n = k.family == 4 ? 4 : 16;
   std::memcpy(k.src, p.src, n);
