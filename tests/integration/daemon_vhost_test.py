@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""The daemon as a node runs it: `palisade --config` on vhost-user ports (no hugepages), with
+palisade-gen playing the pods over virtio-user from a second process.
+
+1. Every flow of the three-tier example comes out where this node's share of the policy says
+   (palisade-gen exits 0 only then), and the daemon logs who decided each connection.
+2. A policy dropped into the watched directory (inotify) becomes generation 2 within the
+   debounce window, and the flow it denies is now dropped while the others still pass.
+3. A manifest edited into an invalid object is rejected with its file and field, and
+   generation 2 stays in force (fail-static): nothing changes for the traffic.
+Usage: daemon_vhost_test.py PALISADE PALISADE_GEN SOURCE_ROOT"""
+import os
+import pathlib
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+QUARANTINE = """apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: quarantine-backend}
+spec:
+  order: 1
+  selector: app == 'backend'
+  types: [Ingress]
+  ingress:
+  - action: Deny
+"""
+INVALID = QUARANTINE.replace("order: 1", "order: 1\n  badField: true")
+
+
+def wait_for(log: pathlib.Path, pattern: str, seconds: float) -> bool:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if re.search(pattern, log.read_text(errors="replace"), re.M):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def gen(palisade_gen: str, node: pathlib.Path, scenario: pathlib.Path) -> str:
+    run = subprocess.run([palisade_gen, "flows", "--config", str(node), "--scenario", str(scenario)],
+                         capture_output=True, text=True, timeout=60)
+    return run.stdout + f"\nexit {run.returncode}\n"
+
+
+def main() -> int:
+    palisade, palisade_gen, root = sys.argv[1], sys.argv[2], pathlib.Path(sys.argv[3])
+    failures = []
+    with tempfile.TemporaryDirectory(prefix="palisade-it-") as tmp:
+        tmp = pathlib.Path(tmp)
+        policies = tmp / "policies"
+        policies.mkdir()
+        scenario = policies / "three_tier.yaml"
+        shutil.copy(root / "config/examples/01_three_tier_app.yaml", scenario)
+        node = tmp / "node.yaml"
+        text = (root / "config/node-demo.yaml").read_text()
+        text = text.replace("/tmp/palisade-demo/", f"{tmp}/")
+        text = text.replace("file_prefix: palisade-demo", f"file_prefix: palisade-it-{os.getpid()}")
+        text = text.replace("directory: examples/01_three_tier_app.yaml", f"directory: {policies}")
+        node.write_text(text)
+        log = tmp / "daemon.log"
+        with open(log, "w") as out:
+            daemon = subprocess.Popen([palisade, "--config", str(node), "--stats-interval", "0"],
+                                      stdout=out, stderr=subprocess.STDOUT)
+        try:
+            if not wait_for(log, r"^palisade: generation 1 in force", 30):
+                failures.append("generation 1 never came in force")
+                raise RuntimeError
+            first = gen(palisade_gen, node, scenario)
+            print(first)
+            if "exit 0" not in first or "10 flows as expected, 0 not" not in first:
+                failures.append("generation 1: palisade-gen did not see every flow as expected")
+            if not re.search(r"^flow: DENY .*10\.1\.3\.11:40000 .* -> 10\.2\.3\.31:5432 by default/\(end of tier\)",
+                             log.read_text(), re.M):
+                failures.append("the daemon did not log the denied frontend -> database connection")
+
+            (policies / "quarantine.yaml").write_text(QUARANTINE)
+            if not wait_for(log, r"^palisade: generation 2 in force", 10):
+                failures.append("the new policy file did not become generation 2")
+            second = gen(palisade_gen, node, scenario)
+            print(second)
+            if "DROPPED frontend/frontend-app-1 -> backend/backend-app-1 TCP/80" not in second:
+                failures.append("generation 2 did not drop frontend -> backend")
+            if "ALLOWED 203.0.113.91 -> frontend/frontend-app-1 TCP/80" not in second:
+                failures.append("generation 2 dropped a flow it does not deny")
+
+            (policies / "quarantine.yaml").write_text(INVALID)
+            if not wait_for(log, r"^palisade: rejected: .*quarantine\.yaml.*badField", 10):
+                failures.append("the invalid edit was not rejected with its file and field")
+            time.sleep(0.5)
+            third = gen(palisade_gen, node, scenario)
+            if "DROPPED frontend/frontend-app-1 -> backend/backend-app-1 TCP/80" not in third:
+                failures.append("an invalid edit lifted the quarantine (last good version lost)")
+        except RuntimeError:
+            pass
+        finally:
+            daemon.send_signal(signal.SIGTERM)
+            try:
+                daemon.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                daemon.kill()
+                failures.append("the daemon did not stop on SIGTERM")
+        print("--- daemon log")
+        print("\n".join(l for l in log.read_text(errors="replace").splitlines()
+                        if l.startswith(("palisade:", "flow:", "stats:"))))
+        if daemon.returncode not in (0, -signal.SIGKILL) and "did not stop" not in " ".join(failures):
+            failures.append(f"the daemon exited {daemon.returncode}")
+    for f in failures:
+        print("FAIL:", f)
+    print("ok" if not failures else f"{len(failures)} failures")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
