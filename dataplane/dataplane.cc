@@ -224,13 +224,22 @@ void Dataplane::housekeeping() {
     conntrack_->release_dying();
     expiry_token_.reset();
   }
-  if (conntrack_->mark_expired(rte_rdtsc()) != 0) {
+  // A scan of the whole table (about 100 ms at a million flows): once a second is enough for
+  // timeouts counted in seconds.
+  const uint64_t now = rte_rdtsc();
+  if (now - last_expiry_scan_ < rte_get_tsc_hz()) {
+    return;
+  }
+  last_expiry_scan_ = now;
+  if (conntrack_->mark_expired(now) != 0) {
     expiry_token_ = rte_rcu_qsbr_start(publisher_.qsbr());
   }
 }
 
 void Dataplane::flush_conntrack() {
   conntrack_->for_each_live([&](uint32_t index, const FlowEntry&) { conntrack_->remove(index); });
+  // Removed slots become Dying here, before the grace period starts (conntrack.h).
+  conntrack_->mark_expired(rte_rdtsc());
   const uint64_t token = rte_rcu_qsbr_start(publisher_.qsbr());
   while (rte_rcu_qsbr_check(publisher_.qsbr(), token, false) == 0) {
     if (!launched_) {

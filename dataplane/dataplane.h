@@ -111,6 +111,7 @@ class Dataplane {
   bool launched_ = false;
   uint64_t next_generation_ = 1;
   std::optional<uint64_t> expiry_token_;  // conntrack slots marked dying, waiting for RCU
+  uint64_t last_expiry_scan_ = 0;         // TSC of the last mark_expired scan
 };
 
 // The EAL, from the arguments a node file gives (argv[0] included). Once per process.
