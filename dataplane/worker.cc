@@ -66,6 +66,7 @@ struct Worker::Packet {
   bool done = false;        // dropped or queued for transmission
   bool judge = false;       // classify against the current generation
   bool allowed = false;
+  bool seen = false;        // an established connection's packet, to record once checked
   FlowKey key{};
   FlowMatch match{};
   EndpointSets src_sets, dst_sets;
@@ -80,7 +81,10 @@ struct Worker::Packet {
 
 Worker::Worker(const WorkerSetup& setup)
     : setup_(setup),
-      fragments_(std::make_unique<FragmentTable>(setup.ticks_per_second * 30)) {}
+      fragments_(std::make_unique<FragmentTable>(setup.ticks_per_second * 30)),
+      burst_(std::make_unique<Packet[]>(kBurst)) {}
+
+Worker::~Worker() = default;
 
 int Worker::run(void* arg) {
   auto* self = static_cast<Worker*>(arg);
@@ -174,11 +178,18 @@ void Worker::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint64_t now
   const PortRoles& roles = *setup_.roles;
   const bool pod_port = roles.ports[in_port].pod;
   const PodPortGuard& guard = rs->guards[in_port];
-  Packet burst[kBurst];
+  Packet* burst = burst_.get();
 
   // 1. Parse, answer the neighbour protocols, guard the pod port.
   for (uint16_t i = 0; i < n; ++i) {
     Packet& p = burst[i];
+    // Reset what the stages read before they write it (parse_packet resets `parsed`); the
+    // rest is written before it is read.
+    p.done = p.judge = p.allowed = p.seen = false;
+    p.egress_judged = p.ingress_judged = false;
+    p.match = FlowMatch{};
+    p.egress = p.ingress = policy::CompiledPolicy::Outcome{};
+    p.src_sets = p.dst_sets = EndpointSets{};
     p.m = pkts[i];
     uint8_t* frame = rte_pktmbuf_mtod(p.m, uint8_t*);
     const uint32_t len = rte_pktmbuf_data_len(p.m);
@@ -248,48 +259,7 @@ void Worker::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint64_t now
     p.key = pp.icmp_error ? key_of_quoted(pp) : key_of_packet(pp);
   }
 
-  // 2. Where each address is: policy sets, and the local port of a pod.
-  {
-    const rte_be32_t* v4[kBurst * 2];
-    const uint8_t* v6[kBurst * 2];
-    EndpointSets* v4_out[kBurst * 2];
-    EndpointSets* v6_out[kBurst * 2];
-    uint32_t n4 = 0, n6 = 0;
-    for (uint16_t i = 0; i < n; ++i) {
-      Packet& p = burst[i];
-      if (p.done) {
-        continue;
-      }
-      if (p.parsed.kind == L3Kind::Ipv4) {
-        v4[n4] = reinterpret_cast<const rte_be32_t*>(p.parsed.src);
-        v4_out[n4++] = &p.src_sets;
-        v4[n4] = reinterpret_cast<const rte_be32_t*>(p.parsed.dst);
-        v4_out[n4++] = &p.dst_sets;
-      } else {
-        v6[n6] = p.parsed.src;
-        v6_out[n6++] = &p.src_sets;
-        v6[n6] = p.parsed.dst;
-        v6_out[n6++] = &p.dst_sets;
-      }
-    }
-    EndpointSets found[kBurst * 2];
-    for (uint32_t at = 0; at < n4; at += RTE_HASH_LOOKUP_BULK_MAX) {
-      const uint32_t k = std::min<uint32_t>(RTE_HASH_LOOKUP_BULK_MAX, n4 - at);
-      rs->endpoints->lookup_v4(v4 + at, k, found);
-      for (uint32_t j = 0; j < k; ++j) {
-        *v4_out[at + j] = found[j];
-      }
-    }
-    for (uint32_t at = 0; at < n6; at += RTE_HASH_LOOKUP_BULK_MAX) {
-      const uint32_t k = std::min<uint32_t>(RTE_HASH_LOOKUP_BULK_MAX, n6 - at);
-      rs->endpoints->lookup_v6(v6 + at, k, found);
-      for (uint32_t j = 0; j < k; ++j) {
-        *v6_out[at + j] = found[j];
-      }
-    }
-  }
-
-  // 3. Connections: later fragments follow their first; the rest look up conntrack.
+  // 2. Connections: later fragments follow their first; the rest look up conntrack.
   {
     const FlowKey* keys[kBurst];
     FlowMatch matches[kBurst];
@@ -298,11 +268,6 @@ void Worker::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint64_t now
     for (uint16_t i = 0; i < n; ++i) {
       Packet& p = burst[i];
       if (p.done) {
-        continue;
-      }
-      if (!pod_port && p.src_sets.port != EndpointSets::kRemote) {
-        drop(p.m, Drop::SpoofedSource);  // a local pod's address arriving from the uplink
-        p.done = true;
         continue;
       }
       if (p.parsed.fragment && !p.parsed.first_fragment) {
@@ -365,8 +330,68 @@ void Worker::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint64_t now
         ++counters_.rejudged;
         continue;
       }
-      setup_.conntrack->seen(p.match.index, p.match.dir, pp.tcp_flags, now);
       p.allowed = true;
+      p.seen = true;  // conntrack learns of it once its source has been checked (stage 3)
+    }
+  }
+
+  // 3. Where each address is: the destination's local port (every packet, for routing);
+  //    policy sets for what is judged; and, on the uplink, whether the source claims a local
+  //    pod's address (a pod port's guard has already checked its sources).
+  {
+    const rte_be32_t* v4[kBurst * 2];
+    const uint8_t* v6[kBurst * 2];
+    EndpointSets* v4_out[kBurst * 2];
+    EndpointSets* v6_out[kBurst * 2];
+    uint32_t n4 = 0, n6 = 0;
+    for (uint16_t i = 0; i < n; ++i) {
+      Packet& p = burst[i];
+      if (p.done) {
+        continue;
+      }
+      const bool need_src = p.judge || !pod_port;
+      if (p.parsed.kind == L3Kind::Ipv4) {
+        if (need_src) {
+          v4[n4] = reinterpret_cast<const rte_be32_t*>(p.parsed.src);
+          v4_out[n4++] = &p.src_sets;
+        }
+        v4[n4] = reinterpret_cast<const rte_be32_t*>(p.parsed.dst);
+        v4_out[n4++] = &p.dst_sets;
+      } else {
+        if (need_src) {
+          v6[n6] = p.parsed.src;
+          v6_out[n6++] = &p.src_sets;
+        }
+        v6[n6] = p.parsed.dst;
+        v6_out[n6++] = &p.dst_sets;
+      }
+    }
+    EndpointSets found[kBurst * 2];
+    for (uint32_t at = 0; at < n4; at += RTE_HASH_LOOKUP_BULK_MAX) {
+      const uint32_t k = std::min<uint32_t>(RTE_HASH_LOOKUP_BULK_MAX, n4 - at);
+      rs->endpoints->lookup_v4(v4 + at, k, found);
+      for (uint32_t j = 0; j < k; ++j) {
+        *v4_out[at + j] = found[j];
+      }
+    }
+    for (uint32_t at = 0; at < n6; at += RTE_HASH_LOOKUP_BULK_MAX) {
+      const uint32_t k = std::min<uint32_t>(RTE_HASH_LOOKUP_BULK_MAX, n6 - at);
+      rs->endpoints->lookup_v6(v6 + at, k, found);
+      for (uint32_t j = 0; j < k; ++j) {
+        *v6_out[at + j] = found[j];
+      }
+    }
+    for (uint16_t i = 0; i < n; ++i) {
+      Packet& p = burst[i];
+      if (p.done) {
+        continue;
+      }
+      if (!pod_port && p.src_sets.port != EndpointSets::kRemote) {
+        drop(p.m, Drop::SpoofedSource);  // a local pod's address arriving from the uplink
+        p.done = true;
+      } else if (p.seen) {
+        setup_.conntrack->seen(p.match.index, p.match.dir, p.parsed.tcp_flags, now);
+      }
     }
   }
 

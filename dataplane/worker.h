@@ -75,6 +75,7 @@ struct WorkerSetup {
 class Worker {
  public:
   explicit Worker(const WorkerSetup& setup);
+  ~Worker();
   // The lcore's loop, until *stop; for rte_eal_remote_launch (arg: the Worker).
   static int run(void* worker);
   // One poll of every queue: public so that tests and benchmarks can step a worker.
@@ -93,6 +94,7 @@ class Worker {
   WorkerSetup setup_;
   WorkerCounters counters_;
   std::unique_ptr<FragmentTable> fragments_;
+  std::unique_ptr<Packet[]> burst_;  // one burst's per-packet state, reused
   std::array<std::array<rte_mbuf*, kBurst * 2>, RTE_MAX_ETHPORTS> tx_{};
   std::array<uint16_t, RTE_MAX_ETHPORTS> tx_count_{};
 };
