@@ -24,10 +24,6 @@ double ms_since(std::chrono::steady_clock::time_point t) {
 
 }  // namespace
 
-std::string device_name(const std::string& devargs) {
-  return devargs.substr(0, devargs.find(','));
-}
-
 dataplane::DataplaneConfig dataplane_config(const NodeConfig& config) {
   dataplane::DataplaneConfig dp;
   for (const PortConfig& p : config.ports) {

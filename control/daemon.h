@@ -21,8 +21,6 @@ struct DaemonOptions {
 
 // The dataplane a node file stands for.
 dataplane::DataplaneConfig dataplane_config(const NodeConfig& config);
-// The ethdev name of a port's devargs: "net_vhost0,iface=..." -> "net_vhost0".
-std::string device_name(const std::string& devargs);
 
 int run_daemon(const NodeConfig& config, const DaemonOptions& options);
 

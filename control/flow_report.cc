@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "policy/ip.h"
+#include "policy/model.h"
 
 namespace palisade::control {
 
@@ -16,14 +17,8 @@ policy::IpAddr address(uint8_t family, const uint8_t* bytes) {
 }
 
 std::string proto_name(uint8_t proto) {
-  switch (proto) {
-    case 6: return "TCP";
-    case 17: return "UDP";
-    case 132: return "SCTP";
-    case 1: return "ICMP";
-    case 58: return "ICMPv6";
-    default: return "proto " + std::to_string(proto);
-  }
+  const std::string name = policy::protocol_name(proto);
+  return name == std::to_string(proto) ? "proto " + name : name;
 }
 
 std::string endpoint(const policy::IpAddr& ip, uint8_t proto, uint16_t port,

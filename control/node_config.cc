@@ -126,9 +126,7 @@ bool is_pci_address(std::string_view s) {
          s[6] >= '0' && s[6] <= '7';
 }
 
-std::string device_part(const std::string& devargs) { return devargs.substr(0, devargs.find(',')); }
-
-bool is_pci_port(const PortConfig& port) { return is_pci_address(device_part(port.devargs)); }
+bool is_pci_port(const PortConfig& port) { return is_pci_address(device_name(port.devargs)); }
 
 // net_vhost offers as many queues as its `queues=` devarg says (1 when absent): asking
 // rte_eth_dev_configure for more fails at start.
@@ -354,7 +352,7 @@ PortConfig read_port(const YamlReader& r, const std::vector<PortConfig>& before,
 
   YamlReader devargs = r.at("devargs");
   port.devargs = devargs.str();
-  std::string device = device_part(port.devargs);
+  std::string device = device_name(port.devargs);
   bool pci = is_pci_address(device);
   bool vdev = !device.empty() &&
               std::ranges::all_of(device, [](char c) { return is_lower_alnum(c) || c == '_'; }) &&
@@ -369,7 +367,7 @@ PortConfig read_port(const YamlReader& r, const std::vector<PortConfig>& before,
       devargs.fail(quote(port.devargs) + " is already the device of ports[" + std::to_string(i) +
                    "]");
     }
-    if (!pci && device_part(before[i].devargs) == device) {
+    if (!pci && device_name(before[i].devargs) == device) {
       devargs.fail("virtual device " + quote(device) + " is already ports[" + std::to_string(i) +
                    "] (DPDK needs one name per virtual device: net_vhost0, net_vhost1, ...)");
     }
@@ -813,6 +811,10 @@ std::string describe_plan(const NodeConfig& c) {
       << '\n';
   out << "admin: http://" << c.admin.listen << " (/metrics, /healthz, /readyz)\n";
   return out.str();
+}
+
+std::string device_name(const std::string& devargs) {
+  return devargs.substr(0, devargs.find(','));
 }
 
 std::string format_mac(const MacAddress& mac) {

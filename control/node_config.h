@@ -136,6 +136,9 @@ std::vector<PolledQueue> polled_queues(const NodeConfig& config, size_t worker);
 // eal.extra_args as they are.
 std::vector<std::string> eal_arguments(const NodeConfig& config);
 
+// The ethdev name of a port's devargs: "net_vhost0,iface=..." -> "net_vhost0".
+std::string device_name(const std::string& devargs);
+
 // "02:00:00:00:00:01": six two-digit hex bytes separated by colons (either case in; lower out).
 std::string format_mac(const MacAddress& mac);
 std::optional<MacAddress> parse_mac(const std::string& text);

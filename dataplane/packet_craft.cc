@@ -337,22 +337,8 @@ std::string tcp_flag_letters(uint8_t flags) {
 }
 
 std::string protocol_word(uint8_t proto) {
-  switch (proto) {
-    case ipproto::kTcp:
-      return "TCP";
-    case ipproto::kUdp:
-      return "UDP";
-    case ipproto::kUdpLite:
-      return "UDP-Lite";
-    case ipproto::kSctp:
-      return "SCTP";
-    case ipproto::kIcmp:
-      return "ICMP";
-    case ipproto::kIcmpV6:
-      return "ICMPv6";
-    default:
-      return "proto " + std::to_string(proto);
-  }
+  const std::string name = policy::protocol_name(proto);
+  return name == std::to_string(proto) ? "proto " + name : name;  // unnamed: "proto 253"
 }
 
 std::string format_mac(const uint8_t* m) {

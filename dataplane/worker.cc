@@ -27,35 +27,28 @@ bool not_routable(const ParsedPacket& p) {
   return p.dst[0] == 0xff || (p.dst[0] == 0xfe && (p.dst[1] & 0xc0) == 0x80);
 }
 
-// The conntrack key of a packet's own tuple; ICMP queries and their replies share one key
-// (the type is not part of it: an echo reply must find its request).
-FlowKey key_of_packet(const ParsedPacket& p) {
+// A conntrack key; ICMP queries and their replies share one (the type is not part of it: an
+// echo reply must find its request).
+FlowKey make_key(const ParsedPacket& p, uint8_t proto, const uint8_t* src, const uint8_t* dst,
+                 uint16_t sport, uint16_t dport) {
   FlowKey k{};
   k.family = p.kind == L3Kind::Ipv4 ? 4 : 6;
-  k.proto = p.proto;
+  k.proto = proto;
   const size_t len = k.family == 4 ? 4 : 16;
-  std::memcpy(k.src, p.src, len);
-  std::memcpy(k.dst, p.dst, len);
-  if (!is_icmp(p.proto)) {
-    k.sport = p.sport;
-    k.dport = p.dport;
+  std::memcpy(k.src, src, len);
+  std::memcpy(k.dst, dst, len);
+  if (!is_icmp(proto)) {
+    k.sport = sport;
+    k.dport = dport;
   }
   return k;
 }
 
-// The key of the connection an ICMP error quotes (the packet that caused it, as it was sent).
-FlowKey key_of_quoted(const ParsedPacket& p) {
-  FlowKey k{};
-  k.family = p.kind == L3Kind::Ipv4 ? 4 : 6;
-  k.proto = p.inner_proto;
-  const size_t len = k.family == 4 ? 4 : 16;
-  std::memcpy(k.src, p.inner_src, len);
-  std::memcpy(k.dst, p.inner_dst, len);
-  if (!is_icmp(p.inner_proto)) {
-    k.sport = p.inner_sport;
-    k.dport = p.inner_dport;
-  }
-  return k;
+// The packet's own connection, or for an ICMP error the one it quotes (as it was sent).
+FlowKey key_of(const ParsedPacket& p) {
+  return p.icmp_error
+             ? make_key(p, p.inner_proto, p.inner_src, p.inner_dst, p.inner_sport, p.inner_dport)
+             : make_key(p, p.proto, p.src, p.dst, p.sport, p.dport);
 }
 
 }  // namespace
@@ -256,7 +249,7 @@ void Worker::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint64_t now
         continue;
       }
     }
-    p.key = pp.icmp_error ? key_of_quoted(pp) : key_of_packet(pp);
+    p.key = key_of(pp);
   }
 
   // 2. Connections: later fragments follow their first; the rest look up conntrack.
