@@ -1,12 +1,17 @@
 #include "control/daemon.h"
 
+#include <chrono>
 #include <csignal>
 #include <filesystem>
-#include <chrono>
 #include <iostream>
+#include <map>
 
+#include "control/admin_server.h"
 #include "control/directory_source.h"
 #include "control/flow_report.h"
+#include "control/kube/kube_source.h"
+#include "control/latency_histogram.h"
+#include "control/node_metrics.h"
 #include "policy/compiler.h"
 #include "policy/snapshot.h"
 
@@ -18,8 +23,10 @@ volatile std::sig_atomic_t g_stop = 0;
 
 void on_signal(int) { g_stop = 1; }
 
-double ms_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
 
 }  // namespace
@@ -56,58 +63,134 @@ dataplane::DataplaneConfig dataplane_config(const NodeConfig& config) {
   return dp;
 }
 
+policy::Result<std::unique_ptr<PolicySource>> make_policy_source(const NodeConfig& config,
+                                                                 const DaemonOptions& options) {
+  if (config.policy.kind == PolicySourceKind::Directory) {
+    return std::unique_ptr<PolicySource>(new DirectorySource(config.policy.directory));
+  }
+  std::optional<std::string> kubeconfig = options.kubeconfig;
+  if (!kubeconfig) {
+    kubeconfig = config.policy.kubeconfig;
+  }
+  if (!kubeconfig && std::getenv("KUBERNETES_SERVICE_HOST") == nullptr) {
+    kubeconfig = kube::default_kubeconfig();  // $KUBECONFIG, ~/.kube/config
+  }
+  policy::Result<kube::ClusterAccess> access =
+      kubeconfig ? kube::kubeconfig_access(*kubeconfig) : kube::in_cluster_access();
+  if (!access) {
+    return access.error();
+  }
+  if (access->insecure_skip_tls_verify) {
+    std::cout << "palisade: WARNING: " << access->origin
+              << " skips verifying the API server's certificate\n";
+  }
+  kube::KubeSourceOptions ko;
+  ko.reflector = options.reflector;
+  return std::unique_ptr<PolicySource>(new kube::KubeSource(*access, ko));
+}
+
 namespace {
 
 class Daemon {
  public:
-  Daemon(const NodeConfig& config, const DaemonOptions& options, dataplane::Dataplane& dp)
-      : config_(config), options_(options), dp_(dp), source_(config.policy.directory) {
-    for (const PortConfig& p : config.ports) {
-      if (p.role != PortRole::Pod) {
-        continue;
-      }
-      if (!p.pod) {
-        std::cout << "palisade: port " << p.name
-                  << ": no pod named; discovery by annotation is not supported yet, so the "
-                     "port forwards nothing\n";
-        continue;
-      }
-      bindings_.push_back({*dp.port_id(p.name), *p.pod, p.mac.value_or(dataplane::Mac{})});
+  Daemon(const NodeConfig& config, const DaemonOptions& options, dataplane::Dataplane& dp,
+         std::unique_ptr<PolicySource> source, AdminServer* admin)
+      : config_(config), options_(options), dp_(dp), source_(std::move(source)), admin_(admin) {}
+
+  int run() {
+    std::cout << "palisade: policy source: " << source_->describe() << "\n";
+    if (auto w = source_->start(); !w) {
+      std::cout << "palisade: " << w.error().to_string() << " (changes will not be seen)\n";
     }
+    apply();
+    const auto start = Clock::now();
+    auto last_stats = start;
+    auto last_admin = start - std::chrono::hours(1);
+    while (g_stop == 0) {
+      if (options_.duration_s > 0 && ms_since(start) >= options_.duration_s * 1000) {
+        break;
+      }
+      if (source_->wait_for_change(20, static_cast<int>(config_.policy.debounce_ms)) ||
+          source_->pending()) {
+        apply();
+        last_admin = start - std::chrono::hours(1);  // show the change at once
+      }
+      drain();
+      dp_.housekeeping();
+      note_health();
+      if (admin_ != nullptr && ms_since(last_admin) >= 1000) {
+        publish_admin();
+        last_admin = Clock::now();
+      }
+      if (options_.stats_interval_s > 0 && ms_since(last_stats) >= options_.stats_interval_s * 1000) {
+        print_stats();
+        last_stats = Clock::now();
+      }
+    }
+    drain();
+    print_stats();
+    return 0;
   }
 
-  // Reads the source, compiles, and puts the result in force (or keeps the last good one).
+ private:
+  // Brings the source's store up to date and, when it holds a complete view that changed,
+  // compiles it and puts it in force (or keeps the last good generation).
   void apply() {
-    const auto start = std::chrono::steady_clock::now();
-    DirectorySource::Reload r = source_.reload();
-    for (const std::string& problem : r.problems) {
+    const auto start = Clock::now();
+    PolicySource::Update u = source_->refresh();
+    for (const std::string& line : u.log) {
+      std::cout << "palisade: " << line << "\n";
+    }
+    for (const std::string& problem : u.problems) {
       std::cout << "palisade: rejected: " << problem << "\n";
     }
-    policy::SnapshotBuild build = policy::build_snapshot(source_.store().objects());
+    unpublished_.insert(unpublished_.end(), u.arrivals.begin(), u.arrivals.end());
+    if (!source_->synced()) {
+      std::cout.flush();
+      return;  // nothing is compiled from a partial view
+    }
+    if (unpublished_.empty() && generation_ != 0) {
+      std::cout.flush();
+      return;  // only log lines came
+    }
+    policy::SnapshotBuild build = policy::build_snapshot(source_->store().objects());
+    for (const policy::Error& e : build.errors) {
+      std::cout << "palisade: not applied: " << e.to_string() << "\n";
+    }
     policy::CompileOptions options;
     options.node = config_.node_name;
     policy::Result<policy::CompiledPolicy> compiled = policy::compile(*build.snapshot, options);
     if (!compiled) {
+      ++compile_failures_;
       std::cout << "palisade: policy not compiled, generation " << generation_
                 << " stays in force: " << compiled.error().to_string() << "\n";
+      std::cout.flush();
       return;
     }
     const size_t rules = compiled->rules_v4.size() + compiled->rules_v6.size();
     const size_t sets = compiled->sets.size();
+    const std::vector<dataplane::PortBinding> bindings = bind_ports(*build.snapshot);
     drain();  // events of the outgoing generation are named by it
-    policy::Result<uint64_t> g = dp_.publish(std::move(compiled).value(), *build.snapshot,
-                                             bindings_);
+    policy::Result<uint64_t> g = dp_.publish(std::move(compiled).value(), *build.snapshot, bindings);
     if (!g) {
+      ++compile_failures_;
       std::cout << "palisade: tables not built, generation " << generation_
                 << " stays in force: " << g.error().to_string() << "\n";
+      std::cout.flush();
       return;
     }
+    const auto in_force = Clock::now();
     generation_ = *g;
-    std::cout << "palisade: generation " << generation_ << " in force: " << r.files
-              << " files, " << r.objects << " objects, " << build.snapshot->endpoints.size()
-              << " endpoints, " << build.snapshot->policies.size() << " policies, " << rules
-              << " rules in " << sets << " policy sets (" << static_cast<int>(ms_since(start))
-              << " ms)\n";
+    ++published_;
+    last_build_s_ = std::chrono::duration<double>(in_force - start).count();
+    for (Clock::time_point arrived : unpublished_) {
+      event_to_enforcement_.record(std::chrono::duration<double>(in_force - arrived).count());
+    }
+    unpublished_.clear();
+    std::cout << "palisade: generation " << generation_ << " in force: " << u.summary << "; "
+              << build.snapshot->endpoints.size() << " endpoints, "
+              << build.snapshot->policies.size() << " policies, " << rules << " rules in " << sets
+              << " policy sets (" << static_cast<int>(ms_since(start)) << " ms)\n";
     for (const std::string& pod : dp_.current()->missing_pods) {
       std::cout << "palisade: pod " << pod
                 << " is bound to a port but not in the snapshot: its port forwards nothing\n";
@@ -115,17 +198,119 @@ class Daemon {
     std::cout.flush();
   }
 
+  // The port each pod is behind: named in the node file, or discovered from the pod's
+  // palisade.io/port annotation (a pod of this node naming the port). Changes are logged.
+  std::vector<dataplane::PortBinding> bind_ports(const policy::Snapshot& snap) {
+    std::vector<dataplane::PortBinding> out;
+    std::map<std::string, std::string> now;  // port -> pod
+    for (const PortConfig& p : config_.ports) {
+      if (p.role != PortRole::Pod) {
+        continue;
+      }
+      std::string pod;
+      if (p.pod) {
+        pod = *p.pod;
+      } else {
+        std::vector<std::string> claimants;
+        for (const policy::Endpoint& ep : snap.endpoints) {
+          if (ep.kind == policy::EndpointKind::Workload && ep.node == config_.node_name &&
+              ep.port_annotation == p.name) {
+            claimants.push_back(ep.ns + "/" + ep.name);
+          }
+        }
+        if (claimants.size() > 1) {
+          std::string all;
+          for (const std::string& c : claimants) {
+            all += (all.empty() ? "" : ", ") + c;
+          }
+          if (bound_[p.name] != "?" + all) {
+            std::cout << "palisade: port " << p.name << " is claimed by " << claimants.size()
+                      << " pods (" << all << "): bound to none, it forwards nothing\n";
+          }
+          now[p.name] = "?" + all;
+          continue;
+        }
+        if (claimants.empty()) {
+          now[p.name] = "";
+          continue;
+        }
+        pod = claimants.front();
+      }
+      now[p.name] = pod;
+      out.push_back({*dp_.port_id(p.name), pod, p.mac.value_or(dataplane::Mac{})});
+    }
+    for (const auto& [port, pod] : now) {
+      const bool discovered = std::ranges::any_of(
+          config_.ports, [&](const PortConfig& p) { return p.name == port && !p.pod; });
+      if (discovered && bound_[port] != pod && (pod.empty() || pod.front() != '?')) {
+        std::cout << "palisade: port " << port << ": "
+                  << (pod.empty() ? "no pod of this node has palisade.io/port: " + port +
+                                        "; it forwards nothing"
+                                  : "bound to pod " + pod + " (palisade.io/port)")
+                  << "\n";
+      }
+    }
+    bound_ = std::move(now);
+    return out;
+  }
+
   void drain() {
     dp_.drain_flow_events([&](const dataplane::FlowEvent& e) {
+      const dataplane::Ruleset* rs = dp_.current();
+      std::string line = describe_flow_event(
+          e, rs != nullptr && rs->generation == e.generation ? rs : nullptr);
       if (options_.log_flows) {
-        const dataplane::Ruleset* rs = dp_.current();
-        std::cout << "flow: "
-                  << describe_flow_event(e, rs != nullptr && rs->generation == e.generation ? rs
-                                                                                             : nullptr)
-                  << "\n";
+        std::cout << "flow: " << line << "\n";
+      }
+      if (admin_ != nullptr) {
+        admin_->add_flow_line(std::move(line));
       }
     });
     std::cout.flush();
+  }
+
+  // Logs the moments the source is lost and found again.
+  void note_health() {
+    const bool healthy = source_->healthy();
+    if (healthy != was_healthy_ && source_->synced()) {
+      std::cout << "palisade: policy source " << (healthy ? "back in sync" : "lost") << ": "
+                << source_->state() << "\n";
+      std::cout.flush();
+    }
+    was_healthy_ = healthy;
+  }
+
+  ControlPlaneSample control_sample() const {
+    ControlPlaneSample c;
+    c.source = source_->describe();
+    c.in_sync = source_->synced() && source_->healthy();
+    c.source_state = source_->state();
+    c.snapshots_published = published_;
+    c.compile_failures = compile_failures_;
+    c.last_compile_seconds = last_build_s_;
+    c.objects_in_force = source_->store().size();
+    c.objects_rejected = source_->store().invalid().size();
+    c.event_to_enforcement = &event_to_enforcement_;
+    return c;
+  }
+
+  void publish_admin() {
+    const NodeSample sample = sample_node(config_.node_name, dp_, control_sample());
+    AdminView view;
+    const bool in_sync = source_->synced() && source_->healthy();
+    view.ready = generation_ != 0 && in_sync;
+    if (generation_ == 0) {
+      view.readiness = "not ready: no policy generation in force yet (" + source_->state() + ")";
+    } else if (!in_sync) {
+      view.readiness = "not ready: generation " + std::to_string(generation_) +
+                       " in force, fail-static: " + source_->state();
+    } else {
+      view.readiness = "ready: generation " + std::to_string(generation_) + " in force, " +
+                       source_->state();
+    }
+    view.metrics = render_prometheus(sample);
+    view.stats_json = render_stats_json(sample);
+    admin_->publish(std::move(view));
   }
 
   void print_stats() {
@@ -143,45 +328,20 @@ class Daemon {
     std::cout.flush();
   }
 
-  int run() {
-    if (auto w = source_.watch(); !w) {
-      std::cout << "palisade: " << w.error().to_string() << " (changes will not be seen)\n";
-    }
-    apply();
-    const auto start = std::chrono::steady_clock::now();
-    auto last_stats = start;
-    while (g_stop == 0) {
-      if (options_.duration_s > 0 && ms_since(start) >= options_.duration_s * 1000) {
-        break;
-      }
-      if (source_.wait_for_change(20, static_cast<int>(config_.policy.debounce_ms))) {
-        apply();
-      }
-      drain();
-      dp_.housekeeping();
-      if (options_.stats_interval_s > 0 &&
-          ms_since(last_stats) >= options_.stats_interval_s * 1000) {
-        print_stats();
-        last_stats = std::chrono::steady_clock::now();
-      }
-    }
-    drain();
-    print_stats();
-    return 0;
-  }
-
- private:
   const NodeConfig& config_;
   DaemonOptions options_;
   dataplane::Dataplane& dp_;
-  DirectorySource source_;
-  std::vector<dataplane::PortBinding> bindings_;
+  std::unique_ptr<PolicySource> source_;
+  AdminServer* admin_;
   uint64_t generation_ = 0;
+  uint64_t published_ = 0;
+  uint64_t compile_failures_ = 0;
+  double last_build_s_ = 0;
+  bool was_healthy_ = true;
+  std::vector<Clock::time_point> unpublished_;  // arrivals of events not yet in force
+  LatencyHistogram event_to_enforcement_;
+  std::map<std::string, std::string> bound_;  // port -> pod ("" none, "?..." contested)
 };
-
-}  // namespace
-
-namespace {
 
 // A vhost-user server socket left behind by a daemon that did not exit cleanly makes the
 // next start fail ("Address already in use"): remove it, and create the socket's directory.
@@ -189,18 +349,18 @@ void prepare_vhost_sockets(const NodeConfig& config) {
   namespace fs = std::filesystem;
   for (const PortConfig& p : config.ports) {
     const size_t at = p.devargs.find("iface=");
-    if (p.devargs.rfind("net_vhost", 0) != 0 || at == std::string::npos ||
-        p.devargs.find("client=1") != std::string::npos) {
+    if (p.devargs.rfind("net_vhost", 0) != 0 || at == std::string::npos) {
       continue;
     }
     const size_t end = p.devargs.find(',', at);
     const fs::path sock = p.devargs.substr(at + 6, end == std::string::npos ? end : end - at - 6);
     std::error_code ec;
-    if (fs::is_socket(sock, ec)) {
-      fs::remove(sock, ec);
-    }
     if (sock.has_parent_path()) {
       fs::create_directories(sock.parent_path(), ec);
+    }
+    // In client mode the socket is the pod's: never remove it.
+    if (p.devargs.find("client=1") == std::string::npos && fs::is_socket(sock, ec)) {
+      fs::remove(sock, ec);
     }
   }
 }
@@ -208,11 +368,23 @@ void prepare_vhost_sockets(const NodeConfig& config) {
 }  // namespace
 
 int run_daemon(const NodeConfig& config, const DaemonOptions& options) {
-  if (config.policy.kind != PolicySourceKind::Directory) {
-    std::cerr << "palisade: " << config.path
-              << ": policy.source: kubernetes is not supported by this build yet; use "
-                 "source: directory\n";
+  policy::Result<std::unique_ptr<PolicySource>> source = make_policy_source(config, options);
+  if (!source) {
+    std::cerr << "palisade: " << config.path << ": policy source: " << source.error().to_string()
+              << "\n";
     return 2;
+  }
+  std::unique_ptr<AdminServer> admin;
+  const std::string listen = options.admin_listen.value_or(config.admin.listen);
+  if (!listen.empty()) {
+    auto started = AdminServer::start(listen);
+    if (!started) {
+      std::cerr << "palisade: " << config.path << ": " << started.error().to_string() << "\n";
+      return 2;
+    }
+    admin = std::move(started).value();
+    std::cout << "palisade: admin API on http://" << listen.substr(0, listen.rfind(':')) << ":"
+              << admin->port() << " (/healthz /readyz /metrics /stats /flows)\n";
   }
   prepare_vhost_sockets(config);
   std::vector<std::string> args = {"palisade"};
@@ -234,7 +406,7 @@ int run_daemon(const NodeConfig& config, const DaemonOptions& options) {
   sigaction(SIGTERM, &sa, nullptr);
   std::cout << "palisade: node " << config.node_name << ", " << config.ports.size() << " ports, "
             << config.workers.size() << " workers; not ready until the first policy is in force\n";
-  Daemon daemon(config, options, *dp.value());
+  Daemon daemon(config, options, *dp.value(), std::move(source).value(), admin.get());
   const int rc = daemon.run();
   dp.value().reset();
   return rc;

@@ -65,6 +65,16 @@ DirectorySource::Reload DirectorySource::reload() {
   return out;
 }
 
+PolicySource::Update DirectorySource::refresh() {
+  Reload r = reload();
+  Update u;
+  u.summary = std::to_string(r.files) + " files, " + std::to_string(r.objects) + " objects";
+  u.problems = std::move(r.problems);
+  u.arrivals.push_back(changed_at_ == Clock::time_point{} ? Clock::now() : changed_at_);
+  changed_at_ = {};
+  return u;
+}
+
 policy::Result<bool> DirectorySource::watch() {
   namespace fs = std::filesystem;
   const fs::path target = fs::is_directory(path_) ? fs::path(path_) : fs::path(path_).parent_path();
@@ -101,6 +111,7 @@ bool DirectorySource::wait_for_change(int timeout_ms, int debounce_ms) {
   if (poll(&p, 1, timeout_ms) <= 0 || !drain(inotify_fd_)) {
     return false;
   }
+  changed_at_ = Clock::now();
   // An editor's save is several events, a `cp -r` many: wait for quiet.
   while (poll(&p, 1, debounce_ms) > 0 && drain(inotify_fd_)) {
   }

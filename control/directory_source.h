@@ -11,15 +11,16 @@
 #include <string>
 #include <vector>
 
+#include "control/policy_source.h"
 #include "policy/error.h"
 #include "policy/store.h"
 
 namespace palisade::control {
 
-class DirectorySource {
+class DirectorySource : public PolicySource {
  public:
   explicit DirectorySource(std::string path) : path_(std::move(path)) {}
-  ~DirectorySource();
+  ~DirectorySource() override;
   DirectorySource(const DirectorySource&) = delete;
   DirectorySource& operator=(const DirectorySource&) = delete;
 
@@ -31,18 +32,26 @@ class DirectorySource {
   };
   // Reads everything again and brings the store up to date.
   Reload reload();
-  const policy::ObjectStore& store() const { return store_; }
+  const policy::ObjectStore& store() const override { return store_; }
 
   // Starts watching (inotify on the directory, or the file's directory).
   policy::Result<bool> watch();
-  // Waits up to timeout_ms for a change; after the first event, keeps collecting until
-  // debounce_ms pass without one. True when something changed.
-  bool wait_for_change(int timeout_ms, int debounce_ms);
+
+  // PolicySource: files are read whole on each change, so the view is always complete.
+  policy::Result<bool> start() override { return watch(); }
+  bool wait_for_change(int timeout_ms, int debounce_ms) override;
+  Update refresh() override;
+  bool synced() const override { return true; }
+  bool healthy() const override { return true; }
+  std::string describe() const override { return "directory " + path_; }
+  std::string state() const override { return "read"; }
+  bool pending() const override { return false; }
 
  private:
   std::string path_;
   policy::ObjectStore store_;
   int inotify_fd_ = -1;
+  Clock::time_point changed_at_{};  // the first inotify event of the change being collected
 };
 
 }  // namespace palisade::control

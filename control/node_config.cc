@@ -610,6 +610,15 @@ NodeConfig read_node(const YAML::Node& doc, const std::string& path) {
   c.path = path;
   YamlReader node_name = root.at("node_name");
   c.node_name = node_name.str();
+  // "${NODE_NAME}": from the environment, as a DaemonSet passes spec.nodeName down.
+  if (c.node_name.size() > 3 && c.node_name.starts_with("${") && c.node_name.back() == '}') {
+    const std::string var = c.node_name.substr(2, c.node_name.size() - 3);
+    const char* value = std::getenv(var.c_str());
+    if (value == nullptr || *value == '\0') {
+      node_name.fail("environment variable " + var + " is not set");
+    }
+    c.node_name = value;
+  }
   if (!is_dns_subdomain(c.node_name)) {
     node_name.fail(quote(c.node_name) +
                    " is not a Kubernetes node name (lower-case letters, digits, '-', '.')");

@@ -16,7 +16,14 @@ int main(int argc, char** argv) {
       "duration", po::value<double>()->default_value(0),
       "stop after this many seconds (0: run until SIGINT/SIGTERM)")(
       "stats-interval", po::value<double>()->default_value(10), "seconds between counter lines")(
-      "no-flow-log", po::bool_switch(), "do not print a line per judged connection");
+      "no-flow-log", po::bool_switch(), "do not print a line per judged connection")(
+      "admin-listen", po::value<std::string>(),
+      "host:port of the admin API, overriding the node file (port 0: any free port)")(
+      "kubeconfig", po::value<std::string>(),
+      "with policy source kubernetes: this kubeconfig instead of the node file's")(
+      "watch-read-timeout", po::value<int>(),
+      "seconds of silence after which a watch is dropped and resumed (default: the watch's "
+      "timeout + 30)");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -42,5 +49,14 @@ int main(int argc, char** argv) {
   options.duration_s = vm["duration"].as<double>();
   options.stats_interval_s = vm["stats-interval"].as<double>();
   options.log_flows = !vm["no-flow-log"].as<bool>();
+  if (vm.count("admin-listen")) {
+    options.admin_listen = vm["admin-listen"].as<std::string>();
+  }
+  if (vm.count("kubeconfig")) {
+    options.kubeconfig = vm["kubeconfig"].as<std::string>();
+  }
+  if (vm.count("watch-read-timeout")) {
+    options.reflector.read_timeout_s = vm["watch-read-timeout"].as<int>();
+  }
   return palisade::control::run_daemon(*config, options);
 }

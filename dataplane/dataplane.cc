@@ -265,29 +265,75 @@ void Dataplane::drain_flow_events(const std::function<void(const FlowEvent&)>& f
   }
 }
 
+namespace {
+
+// A copy of counters another thread writes: every field loaded once, relaxed.
+WorkerCounters load_counters(const WorkerCounters& c) {
+  WorkerCounters out;
+  auto load = [](const uint64_t& v) {
+    return std::atomic_ref<const uint64_t>(v).load(std::memory_order_relaxed);
+  };
+  out.rx = load(c.rx);
+  out.tx = load(c.tx);
+  out.conntrack_hits = load(c.conntrack_hits);
+  out.classified = load(c.classified);
+  out.allowed = load(c.allowed);
+  out.denied = load(c.denied);
+  out.rejudged = load(c.rejudged);
+  out.arp_replies = load(c.arp_replies);
+  out.nd_replies = load(c.nd_replies);
+  out.flow_log_lost = load(c.flow_log_lost);
+  for (size_t i = 0; i < c.drops.size(); ++i) {
+    out.drops[i] = load(c.drops[i]);
+  }
+  for (size_t i = 0; i < c.port_rx.size(); ++i) {
+    out.port_rx[i] = load(c.port_rx[i]);
+    out.port_tx[i] = load(c.port_tx[i]);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<WorkerCounters> Dataplane::worker_counters() const {
+  std::vector<WorkerCounters> out;
+  out.reserve(workers_.size());
+  for (const auto& w : workers_) {
+    out.push_back(load_counters(w->counters()));
+  }
+  return out;
+}
+
+std::vector<std::string> Dataplane::port_names() const {
+  std::vector<std::string> names;
+  for (const auto& [name, id] : port_ids_) {
+    if (names.size() <= id) {
+      names.resize(id + 1);
+    }
+    names[id] = name;
+  }
+  return names;
+}
+
 DataplaneTotals Dataplane::totals() const {
   DataplaneTotals t;
-  auto add = [](uint64_t& to, const uint64_t& from) {
-    to += std::atomic_ref<const uint64_t>(from).load(std::memory_order_relaxed);
-  };
-  for (const auto& w : workers_) {
-    const WorkerCounters& c = w->counters();
-    add(t.sum.rx, c.rx);
-    add(t.sum.tx, c.tx);
-    add(t.sum.conntrack_hits, c.conntrack_hits);
-    add(t.sum.classified, c.classified);
-    add(t.sum.allowed, c.allowed);
-    add(t.sum.denied, c.denied);
-    add(t.sum.rejudged, c.rejudged);
-    add(t.sum.arp_replies, c.arp_replies);
-    add(t.sum.nd_replies, c.nd_replies);
-    add(t.sum.flow_log_lost, c.flow_log_lost);
+  for (const WorkerCounters& c : worker_counters()) {
+    t.sum.rx += c.rx;
+    t.sum.tx += c.tx;
+    t.sum.conntrack_hits += c.conntrack_hits;
+    t.sum.classified += c.classified;
+    t.sum.allowed += c.allowed;
+    t.sum.denied += c.denied;
+    t.sum.rejudged += c.rejudged;
+    t.sum.arp_replies += c.arp_replies;
+    t.sum.nd_replies += c.nd_replies;
+    t.sum.flow_log_lost += c.flow_log_lost;
     for (size_t i = 0; i < c.drops.size(); ++i) {
-      add(t.sum.drops[i], c.drops[i]);
+      t.sum.drops[i] += c.drops[i];
     }
     for (size_t i = 0; i < c.port_rx.size(); ++i) {
-      add(t.sum.port_rx[i], c.port_rx[i]);
-      add(t.sum.port_tx[i], c.port_tx[i]);
+      t.sum.port_rx[i] += c.port_rx[i];
+      t.sum.port_tx[i] += c.port_tx[i];
     }
   }
   const Ruleset* rs = publisher_.current();

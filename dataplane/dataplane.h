@@ -85,6 +85,11 @@ class Dataplane {
   // Events recorded by the workers since the last call.
   void drain_flow_events(const std::function<void(const FlowEvent&)>& fn);
   DataplaneTotals totals() const;
+  // Each worker's counters, loaded without stopping it (in config order).
+  std::vector<WorkerCounters> worker_counters() const;
+  // Port names by port id ("" where no port of this node is).
+  std::vector<std::string> port_names() const;
+  uint32_t conntrack_capacity() const { return config_.conntrack_max_flows; }
 
   std::optional<uint16_t> port_id(const std::string& name) const;
   const PortRoles& roles() const { return roles_; }

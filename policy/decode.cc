@@ -57,6 +57,18 @@ ObjectBody decode_body(const Meta& meta, const YamlReader& doc) {
   return IgnoredKind{"not a policy input"};
 }
 
+// The group part of an object's identity (see ObjectKey): Calico's two API versions name the
+// same objects, so both map to one group.
+std::string api_group_identity(const std::string& api_version) {
+  if (is_calico_group(api_version)) {
+    return "projectcalico.org";
+  }
+  if (api_version == "cilium.io/v2") {
+    return "cilium.io";
+  }
+  return {};
+}
+
 bool is_namespaced(const std::string& api_version, const std::string& kind) {
   if (kind == "Namespace" || kind == "Node" || kind == "GlobalNetworkPolicy" ||
       kind == "GlobalNetworkSet" || kind == "Tier" || kind == "HostEndpoint" ||
@@ -97,7 +109,7 @@ Decoded decode_document(const YAML::Node& node, const DecodeOptions& options) {
       meta.annotations = annotations->string_map();
     }
     meta.source = with_line(options.source, doc.line() + options.line_offset);
-    key = ObjectKey{meta.kind, meta.ns, meta.name};
+    key = ObjectKey{meta.kind, meta.ns, meta.name, api_group_identity(meta.api_version)};
     Object object{*key, meta.api_version, meta.source, decode_body(meta, doc)};
     return Decoded{key, std::move(object)};
   } catch (const DecodeFailure& failure) {

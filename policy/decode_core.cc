@@ -98,6 +98,9 @@ ObjectBody decode_core(const Meta& meta, const YamlReader& doc) {
   pod.ns = meta.ns;
   pod.name = meta.name;
   pod.labels = meta.labels;
+  if (auto port = meta.annotations.find("palisade.io/port"); port != meta.annotations.end()) {
+    pod.port_annotation = port->second;
+  }
   if (auto spec = doc.get("spec")) {
     if (auto node = spec->get("nodeName")) {
       pod.node = node->str();

@@ -183,6 +183,7 @@ struct Endpoint {
   std::vector<NamedPort> named_ports;
   std::vector<std::string> profiles;  // host endpoints
   std::string source;
+  std::string port_annotation;  // a pod's palisade.io/port: the node port it is attached to
 };
 
 struct Node {
@@ -207,6 +208,9 @@ struct Pod {
   bool finished = false;
   std::vector<IpAddr> ips;
   std::vector<NamedPort> named_ports;
+  // The annotation palisade.io/port: which port of its node (a node file's port name) the
+  // pod is attached through, for ports whose pod is discovered rather than named.
+  std::string port_annotation;
 };
 
 }  // namespace palisade::policy

@@ -10,13 +10,23 @@
 
 namespace palisade::policy {
 
-// Identifies an object across versions: Kind, namespace (empty for cluster-scoped kinds), name.
+// Identifies an object across versions: Kind, namespace (empty for cluster-scoped kinds), name,
+// and the API group of kinds from Calico ("projectcalico.org", both of its API versions) and
+// Cilium ("cilium.io"). The group is part of the identity because Kubernetes and Calico both
+// have a namespaced NetworkPolicy: one of each with the same name are two objects.
 struct ObjectKey {
   std::string kind, ns, name;
-  // "NetworkPolicy prod/db-ingress", "Tier security"
-  std::string to_string() const { return kind + " " + (ns.empty() ? name : ns + "/" + name); }
+  std::string group;  // empty for core and networking.k8s.io kinds
+  // "NetworkPolicy prod/db-ingress", "NetworkPolicy.projectcalico.org prod/db", "Tier security"
+  std::string to_string() const { return display_kind() + " " + scoped_name(); }
   // "NetworkPolicy/prod/db-ingress", "Tier/security" (scenario files' spelling)
-  std::string to_path() const { return kind + "/" + (ns.empty() ? name : ns + "/" + name); }
+  std::string to_path() const { return display_kind() + "/" + scoped_name(); }
+  // The kind, qualified by its group (as kubectl spells it) only where the kind alone is
+  // ambiguous: Calico's NetworkPolicy.
+  std::string display_kind() const {
+    return kind == "NetworkPolicy" && !group.empty() ? kind + "." + group : kind;
+  }
+  std::string scoped_name() const { return ns.empty() ? name : ns + "/" + name; }
   auto operator<=>(const ObjectKey&) const = default;
 };
 

@@ -145,6 +145,7 @@ SnapshotBuild build_snapshot(const std::vector<Object>& objects, const Failsafe&
             ep.service_account = body.service_account;
             ep.ips = body.ips;
             ep.named_ports = body.named_ports;
+            ep.port_annotation = body.port_annotation;
             ep.source = obj.source;
             snap->endpoints.push_back(std::move(ep));
           } else if constexpr (std::is_same_v<T, Endpoint>) {

@@ -11,6 +11,10 @@ packages=(
   libboost-program-options-dev   # command lines
   libgtest-dev libgmock-dev      # unit tests
   libbenchmark-dev               # micro-benchmarks
+  libcpp-httplib-dev             # HTTP(S) client (Kubernetes API) and server (admin API)
+  nlohmann-json3-dev             # JSON of the Kubernetes API and the admin API
+  libssl-dev                     # TLS to the API server (certificates from kubeconfigs)
+  openssl                        # test certificates for the HTTPS tests
   clang libclang-rt-14-dev       # libFuzzer and the sanitizers' runtimes
 )
 
