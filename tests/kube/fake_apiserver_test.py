@@ -9,6 +9,7 @@ cilium.io not installed) and one over HTTPS (a token, client certificates, a see
 too-old watch answered with HTTP 410). Usage: fake_apiserver_test.py"""
 import http.client
 import json
+import os
 import pathlib
 import select
 import shutil
@@ -55,6 +56,7 @@ class FakeServer:
         if token:
             command += ["--token", token]
         self.proc = subprocess.Popen(command)
+        SERVERS.append(self)
         self.token = token
         self.context = None
         if certs:
@@ -200,10 +202,19 @@ def names(items):
 
 PLAIN = TLS = None
 WORKDIR = None
+SERVERS = []
+
+
+def kill_servers_and_exit(*_):
+    # A test killed on its timeout must not leave its servers behind.
+    for server in SERVERS:
+        server.proc.kill()
+    os._exit(1)
 
 
 def setUpModule():
     global PLAIN, TLS, WORKDIR
+    signal.signal(signal.SIGTERM, kill_servers_and_exit)
     WORKDIR = pathlib.Path(tempfile.mkdtemp(prefix="fake-apiserver-"))
     subprocess.run(["sh", str(HERE / "make_test_certs.sh"), str(WORKDIR / "certs")],
                    check=True)
@@ -558,8 +569,9 @@ class FaultTest(unittest.TestCase):
         w = PLAIN.watch("/api/v1/namespaces/stall/pods?watch=1&allowWatchBookmarks=1")
         self.assertEqual(w.event()["type"], "BOOKMARK")
         PLAIN.fault(stall_watch=True)
-        time.sleep(0.1)
-        while not w.idle_for(0.25):  # what was on its way before the stall
+        deadline = time.time() + 1
+        while not w.idle_for(0.3):  # what was on its way before the stall
+            self.assertLess(time.time(), deadline, "a stalled watch keeps sending")
             w.chunk()
         PLAIN.create_pod("stall", "held")
         self.assertTrue(w.idle_for(0.8), "a stalled watch sent something")
