@@ -23,6 +23,7 @@ import ssl
 import sys
 import threading
 import time
+import traceback
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -295,6 +296,15 @@ class State:
                   "watch": body.get("watch")}
         if type(common["count"]) is not int or common["count"] == 0:
             raise ApiError(400, "count is a non-zero integer (negative: until reset)")
+        for field in ("status", "slow_ms", "retry_after"):
+            if field in body and type(body[field]) is not int:
+                raise ApiError(400, f"{field} is an integer")
+        if not isinstance(common["path_prefix"], str) or common["watch"] not in (None, True,
+                                                                                  False):
+            raise ApiError(400, "path_prefix is a string, watch true or false")
+        tokens = body.get("tokens", [])
+        if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
+            raise ApiError(400, "tokens is a list of strings")
         if body.get("garbage_mode", "line") not in ("line", "close"):
             raise ApiError(400, 'garbage_mode is "line" or "close"')
         for group in (body.get("install_group"), body.get("uninstall_group")):
@@ -302,14 +312,14 @@ class State:
                 raise ApiError(400, f"no such group: {group}")
         with self.cond:
             if "status" in body:
-                self.faults.append(dict(common, kind="status", status=int(body["status"]),
+                self.faults.append(dict(common, kind="status", status=body["status"],
                                         retry_after=body.get("retry_after", 1),
                                         message=body.get("message", "injected fault")))
             if body.get("garbage"):
                 self.faults.append(dict(common, kind="garbage",
                                         mode=body.get("garbage_mode", "line")))
             if "slow_ms" in body:
-                self.faults.append(dict(common, kind="slow", ms=int(body["slow_ms"])))
+                self.faults.append(dict(common, kind="slow", ms=body["slow_ms"]))
             if body.get("compact"):
                 self.store.compact()
             if "stall_watch" in body:
@@ -468,6 +478,13 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json(e.code, e.body, e.headers)
         except OSError:  # the client went away (ssl.SSLError is an OSError too)
             self.close_connection = True
+        except Exception as e:  # a bug here: the client sees a 500, the log the traceback
+            traceback.print_exc()
+            self.close_connection = True
+            try:
+                self.send_json(500, status(500, f"fake API server error: {e!r}"))
+            except OSError:
+                pass
 
     def read_body(self):
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -583,7 +600,8 @@ class Handler(BaseHTTPRequestHandler):
         """A discovery document, or (resource, namespace or None, name or None)."""
         parts = [unquote(p) for p in path.strip("/").split("/")]
         missing = ApiError(404, "the server could not find the requested resource")
-        installed = self.state.installed
+        with self.state.cond:
+            installed = set(self.state.installed)
         if parts[0] == "api":
             if len(parts) == 1:
                 return {"kind": "APIVersions", "versions": ["v1"],

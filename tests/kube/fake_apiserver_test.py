@@ -600,7 +600,8 @@ class FaultTest(unittest.TestCase):
     def test_bad_faults_are_refused(self):
         for fault in ({"bogus": 1}, {"status": 500, "count": 0},
                       {"garbage": True, "garbage_mode": "sideways"},
-                      {"install_group": "example.com"}):
+                      {"install_group": "example.com"}, {"status": "500"},
+                      {"tokens": "not-a-list"}, {"slow_ms": 1, "path_prefix": 7}):
             self.assertEqual(PLAIN.request("POST", "/fake/faults", fault).status, 400, fault)
 
     def test_stats_count_requests(self):
