@@ -44,7 +44,9 @@ usage() {
 # Packages the build and `start` need. build-essential and dpkg-dev for the source package,
 # rsync because the Kubernetes Makefile copies generated files with it, curl for the readiness
 # probe, python3 for picking free ports.
-packages=(golang-go rsync etcd-server dpkg-dev openssl build-essential curl python3)
+# golang-github-modern-go-reflect2-dev: see patch_vendor.
+packages=(golang-go rsync etcd-server dpkg-dev openssl build-essential curl python3
+  golang-github-modern-go-reflect2-dev)
 
 install_packages() {
   local missing=() p
@@ -83,6 +85,23 @@ enable_deb_src() {
   apt-get update -qq
 }
 
+# Kubernetes v1.20 vendors github.com/modern-go/reflect2 v1.0.1, which iterates maps through
+# Go runtime internals whose layout changed in Go 1.18: built with Debian's Go 1.19, the API
+# server dies with "fatal error: fault" (SIGSEGV in mapiterinit) on the first custom resource
+# it encodes. v1.0.2 fixes that and is what Debian ships; json-iterator v1.1.10 works with it.
+# The module lists are updated too, so that the vendor tree says what it holds.
+patch_vendor() {
+  local src=$1 fixed=/usr/share/gocode/src/github.com/modern-go/reflect2
+  [ -f "$fixed/go_above_118.go" ] || die "$fixed has no Go 1.18 support; is golang-github-modern-go-reflect2-dev 1.0.2 installed?"
+  local dst=$src/vendor/github.com/modern-go/reflect2
+  # The sources only: the vendored LICENSE stays (the same license).
+  rm -f "$dst"/*.go "$dst"/*.s
+  cp "$fixed"/*.go "$fixed"/*.s "$dst/"
+  sed -i 's|github.com/modern-go/reflect2 v1.0.1|github.com/modern-go/reflect2 v1.0.2|g' \
+    "$src/go.mod" "$src/vendor/modules.txt"
+  say "vendor: github.com/modern-go/reflect2 v1.0.1 -> v1.0.2 (Debian's, for Go >= 1.18)"
+}
+
 cmd_build() {
   if [ -x "$bin/kube-apiserver" ] && [ -x "$bin/kubectl" ]; then
     say "cached: $bin/kube-apiserver $bin/kubectl (etcd: $(command -v etcd || echo 'not installed'))"
@@ -104,12 +123,15 @@ cmd_build() {
   mkdir -p "$work"
   local started=$SECONDS
   say "downloading Debian's kubernetes source package into $work"
-  # As root apt cannot hand the download to the _apt sandbox user in a directory it does not
-  # own; the warning it prints about that is noise, the download works.
-  (cd "$work" && apt-get source -qq --download-only kubernetes 2>&1 | grep -v 'sandbox' || true)
-  local dsc
-  dsc=$(ls "$work"/kubernetes_*.dsc 2>/dev/null | head -n1)
-  [ -n "$dsc" ] || die "apt-get source kubernetes downloaded nothing"
+  # As root, apt warns that its _apt sandbox user cannot write into the directory; harmless,
+  # so the output goes to a log shown only on failure.
+  if ! (cd "$work" && apt-get source --download-only kubernetes) >"$work/download.log" 2>&1; then
+    tail -n 20 "$work/download.log" >&2
+    die "apt-get source kubernetes failed"
+  fi
+  local dscs=("$work"/kubernetes_*.dsc) dsc
+  dsc=${dscs[0]}
+  [ -f "$dsc" ] || die "apt-get source kubernetes downloaded no .dsc"
   case "$dsc" in
     *"$version"*) ;;
     *) die "expected kubernetes $version, Debian has $(basename "$dsc"); set PALISADE_KUBE_CACHE and adjust version" ;;
@@ -118,6 +140,8 @@ cmd_build() {
   # dpkg-source cannot check the signature without Debian's keyring of uploaders (gpgv says
   # so on stderr); apt already checked the files' hashes against the signed Release.
   dpkg-source -q -x "$dsc" "$work/src" >/dev/null 2>&1 || die "dpkg-source -x $dsc failed"
+
+  patch_vendor "$work/src"
 
   # Go's state stays in the cache, never in $HOME; the build uses the vendored modules only
   # and must not reach the network (there is none besides Debian's mirror).
@@ -132,7 +156,9 @@ cmd_build() {
     die "build failed; full log in $work/build.log"
   fi
   local out=$work/src/_output/bin
-  [ -x "$out/kube-apiserver" ] && [ -x "$out/kubectl" ] || die "build produced no binaries in $out"
+  if [ ! -x "$out/kube-apiserver" ] || [ ! -x "$out/kubectl" ]; then
+    die "build produced no binaries in $out"
+  fi
   mkdir -p "$bin.tmp"
   cp "$out/kube-apiserver" "$out/kubectl" "$bin.tmp/"
   rm -rf "$bin"
@@ -209,8 +235,9 @@ cmd_start() {
       *) usage ;;
     esac
   done
-  [ -x "$bin/kube-apiserver" ] && [ -x "$bin/kubectl" ] ||
+  if [ ! -x "$bin/kube-apiserver" ] || [ ! -x "$bin/kubectl" ]; then
     die "no binaries in $bin; run: scripts/kube-apiserver.sh build"
+  fi
   command -v etcd >/dev/null || die "etcd is not installed; run: scripts/kube-apiserver.sh build"
   mkdir -p "$d"
   d=$(cd "$d" && pwd)
@@ -242,7 +269,7 @@ cmd_start() {
     --listen-client-urls "$etcd_url" --advertise-client-urls "$etcd_url" \
     --listen-peer-urls "$peer_url" --initial-advertise-peer-urls "$peer_url" \
     --initial-cluster "palisade=$peer_url" --initial-cluster-state new \
-    --log-level warn </dev/null >"$d/etcd.log" 2>&1 &
+    --logger zap --log-level warn </dev/null >"$d/etcd.log" 2>&1 &
   echo $! >"$d/etcd.pid"
   local i
   for ((i = 0; i < timeout * 5; i++)); do
