@@ -118,17 +118,21 @@ class FakeServer:
 
 
 class WatchStream:
-    """One request read off the socket by hand, so the chunks are seen as they were sent."""
+    """A connection read off the socket by hand, so the chunks are seen as they were sent."""
 
     def __init__(self, server, path, token):
         sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
         if server.context:
             sock = server.context.wrap_socket(sock, server_hostname="127.0.0.1")
         self.sock, self.buf = sock, b""
+        self.send(path, token)
+
+    def send(self, path, token=None):
+        """A request on this connection (again, once a stream has ended)."""
         lines = [f"GET {path} HTTP/1.1", "Host: 127.0.0.1"]
         if token:
             lines.append(f"Authorization: Bearer {token}")
-        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
         status_line, *header_lines = self._until(b"\r\n\r\n").decode().split("\r\n")
         self.status = int(status_line.split()[1])
         self.headers = {}
@@ -416,8 +420,11 @@ class WatchTest(unittest.TestCase):
         self.assertEqual(deleted["type"], "DELETED")
         self.assertGreater(int(deleted["object"]["metadata"]["resourceVersion"]),
                            int(modified["object"]["metadata"]["resourceVersion"]))
-        # timeoutSeconds ends the stream cleanly, with the terminating chunk.
+        # timeoutSeconds ends the stream cleanly, with the terminating chunk, and the
+        # connection serves the next request.
         self.assertEqual(w.chunk(), b"")
+        w.send("/api/v1/namespaces/w1/pods")
+        self.assertEqual((w.status, names(w.body()["items"])), (200, ["a", "b"]))
         w.close()
 
     def test_watch_from_now_and_watch_true(self):
