@@ -1,5 +1,6 @@
 #include "dataplane/worker.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include <rte_cycles.h>
@@ -27,21 +28,35 @@ bool not_routable(const ParsedPacket& p) {
   return p.dst[0] == 0xff || (p.dst[0] == 0xfe && (p.dst[1] & 0xc0) == 0x80);
 }
 
-// A conntrack key; ICMP queries and their replies share one (the type is not part of it: an
-// echo reply must find its request).
+// One address of a parsed packet as a key's two address words. An IPv4 address is read with
+// the 4-byte width the parser wrote it with and widened in a register: a wider read spanning
+// the parser's narrower writes would wait for them (a failed store-to-load forward).
+void address_words(bool v4, const uint8_t* a, uint64_t& hi, uint64_t& lo) {
+  if (v4) {
+    uint32_t x;
+    std::memcpy(&x, a, 4);
+    hi = x;
+    lo = 0;
+  } else {
+    std::memcpy(&hi, a, 8);
+    std::memcpy(&lo, a + 8, 8);
+  }
+}
+
+// A conntrack key, built as words and stored whole; ICMP queries and their replies share one
+// (the type is not part of it: an echo reply must find its request).
 FlowKey make_key(const ParsedPacket& p, uint8_t proto, const uint8_t* src, const uint8_t* dst,
                  uint16_t sport, uint16_t dport) {
-  FlowKey k{};
-  k.family = p.kind == L3Kind::Ipv4 ? 4 : 6;
-  k.proto = proto;
-  const size_t len = k.family == 4 ? 4 : 16;
-  std::memcpy(k.src, src, len);
-  std::memcpy(k.dst, dst, len);
-  if (!is_icmp(proto)) {
-    k.sport = sport;
-    k.dport = dport;
+  const bool v4 = p.kind == L3Kind::Ipv4;
+  FlowKeyWords k;
+  address_words(v4, src, k.w[0], k.w[1]);
+  address_words(v4, dst, k.w[2], k.w[3]);
+  if (is_icmp(proto)) {
+    sport = dport = 0;
   }
-  return k;
+  k.w[4] = uint64_t{sport} | uint64_t{dport} << 16 | uint64_t{v4 ? 4u : 6u} << 32 |
+           uint64_t{proto} << 40;
+  return key_of_words(k);
 }
 
 // The packet's own connection, or for an ICMP error the one it quotes (as it was sent).
@@ -53,16 +68,21 @@ FlowKey key_of(const ParsedPacket& p) {
 
 }  // namespace
 
+// Per-packet state of one burst. Each stage writes what the later ones read before they read
+// it, so nothing is reset between bursts.
 struct Worker::Packet {
   rte_mbuf* m = nullptr;
   ParsedPacket parsed;
-  bool done = false;        // dropped or queued for transmission
-  bool judge = false;       // classify against the current generation
-  bool allowed = false;
-  bool seen = false;        // an established connection's packet, to record once checked
-  FlowKey key{};
-  FlowMatch match{};
-  EndpointSets src_sets, dst_sets;
+  FlowKey key;               // the connection looked up (an ICMP error's: the quoted one)
+  uint32_t cache_hash = 0;   // FlowCache::hash(key)
+  FlowCache::Hit cached;     // the flow cache's candidate slot
+  FlowMatch match;           // conntrack: the connection and the direction of this packet
+  FlowProbe probe;           // set when the table was searched (a miss of the flow cache)
+  bool later_fragment = false;  // follows its datagram's first fragment, allowed
+  bool judge = false;        // classify against the current generation
+  bool seen = false;         // an established connection's packet, to record once checked
+  bool allowed = false;      // judged packets: the outcome of both sides
+  EndpointSets src_sets, dst_sets;  // dst_sets for every packet, src_sets where looked up
   policy::CompiledPolicy::Outcome egress, ingress;
   bool egress_judged = false, ingress_judged = false;
   // The tuple classified: the connection's original direction (a rejudged reply is turned
@@ -72,9 +92,16 @@ struct Worker::Packet {
   uint16_t c_sport = 0, c_dport = 0;
 };
 
+// Counters of one burst, kept in locals and added to WorkerCounters once.
+struct Worker::Tally {
+  uint64_t conntrack_hits = 0, classified = 0, allowed = 0, denied = 0, rejudged = 0;
+  uint64_t arp_replies = 0, nd_replies = 0;
+};
+
 Worker::Worker(const WorkerSetup& setup)
     : setup_(setup),
       fragments_(std::make_unique<FragmentTable>(setup.ticks_per_second * 30)),
+      flow_cache_(std::make_unique<FlowCache>()),
       burst_(std::make_unique<Packet[]>(kBurst)) {}
 
 Worker::~Worker() = default;
@@ -93,7 +120,9 @@ int Worker::run(void* arg) {
 }
 
 void Worker::poll() noexcept {
-  // A perfect quiescent point: nothing of the previous poll's Ruleset is held any more.
+  // A perfect quiescent point: nothing of the previous poll's Ruleset is held any more, nor
+  // any conntrack slot looked up then (the flow cache keeps slot indexes, which it checks
+  // again on every use; see dataplane/hot/flow_cache.h).
   rte_rcu_qsbr_quiescent(setup_.publisher->qsbr(), setup_.id);
   rte_mbuf* pkts[kBurst];
   for (const PortQueue& pq : setup_.rx) {
@@ -106,19 +135,20 @@ void Worker::poll() noexcept {
 
 void Worker::drop(rte_mbuf* m, Drop why) noexcept {
   ++counters_.drops[static_cast<size_t>(why)];
-  rte_pktmbuf_free(m);
+  dropped_[dropped_count_++] = m;  // at most one drop per packet of the burst
 }
 
 void Worker::send(uint16_t port, rte_mbuf* m) noexcept {
+  if (tx_count_[port] == 0) {
+    tx_ports_[tx_port_count_++] = port;
+  }
   tx_[port][tx_count_[port]++] = m;
 }
 
 void Worker::flush() noexcept {
-  for (uint16_t port = 0; port < RTE_MAX_ETHPORTS; ++port) {
+  for (uint16_t k = 0; k < tx_port_count_; ++k) {
+    const uint16_t port = tx_ports_[k];
     const uint16_t n = tx_count_[port];
-    if (n == 0) {
-      continue;
-    }
     const uint16_t sent = rte_eth_tx_burst(port, static_cast<uint16_t>(setup_.id),
                                            tx_[port].data(), n);
     counters_.tx += sent;
@@ -128,6 +158,7 @@ void Worker::flush() noexcept {
     }
     tx_count_[port] = 0;
   }
+  tx_port_count_ = 0;
 }
 
 void Worker::log_event(const Ruleset& rs, const Packet& p, uint16_t in_port) noexcept {
@@ -159,6 +190,11 @@ void Worker::log_event(const Ruleset& rs, const Packet& p, uint16_t in_port) noe
 }
 
 void Worker::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint64_t now) noexcept {
+  while (n > kBurst) {  // the per-burst arrays hold kBurst packets
+    process(in_port, pkts, kBurst, now);
+    pkts += kBurst;
+    n = static_cast<uint16_t>(n - kBurst);
+  }
   counters_.rx += n;
   counters_.port_rx[in_port] += n;
   const Ruleset* rs = setup_.publisher->current();
@@ -166,45 +202,62 @@ void Worker::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint64_t now
     for (uint16_t i = 0; i < n; ++i) {
       drop(pkts[i], Drop::NotReady);
     }
-    return;
+  } else {
+    Packet* burst = burst_.get();
+    uint8_t live[kBurst];
+    for (uint16_t i = 0; i < n; ++i) {
+      burst[i].m = pkts[i];
+      live[i] = static_cast<uint8_t>(i);
+    }
+    Tally tally;
+    uint32_t k = parse_and_guard(*rs, in_port, live, n, tally);
+    k = track(*rs, live, k, now, tally);
+    k = locate(*rs, setup_.roles->ports[in_port].pod, live, k, now);
+    k = judge(*rs, in_port, live, k, now, tally);
+    route(*rs, live, k, now);
+    counters_.conntrack_hits += tally.conntrack_hits;
+    counters_.classified += tally.classified;
+    counters_.allowed += tally.allowed;
+    counters_.denied += tally.denied;
+    counters_.rejudged += tally.rejudged;
+    counters_.arp_replies += tally.arp_replies;
+    counters_.nd_replies += tally.nd_replies;
   }
+  flush();
+  if (dropped_count_ != 0) {
+    rte_pktmbuf_free_bulk(dropped_.data(), dropped_count_);
+    dropped_count_ = 0;
+  }
+}
+
+// 1. Parse, answer the neighbour protocols, guard the pod port; build the conntrack key.
+uint32_t Worker::parse_and_guard(const Ruleset& rs, uint16_t in_port, uint8_t* live, uint32_t n,
+                                 Tally& tally) noexcept {
   const PortRoles& roles = *setup_.roles;
   const bool pod_port = roles.ports[in_port].pod;
-  const PodPortGuard& guard = rs->guards[in_port];
+  const PodPortGuard& guard = rs.guards[in_port];
   Packet* burst = burst_.get();
-
-  // 1. Parse, answer the neighbour protocols, guard the pod port.
-  for (uint16_t i = 0; i < n; ++i) {
-    Packet& p = burst[i];
-    // Reset what the stages read before they write it (parse_packet resets `parsed`); the
-    // rest is written before it is read.
-    p.done = p.judge = p.allowed = p.seen = false;
-    p.egress_judged = p.ingress_judged = false;
-    p.match = FlowMatch{};
-    p.egress = p.ingress = policy::CompiledPolicy::Outcome{};
-    p.src_sets = p.dst_sets = EndpointSets{};
-    p.m = pkts[i];
+  uint32_t kept = 0;
+  for (uint32_t j = 0; j < n; ++j) {
+    Packet& p = burst[live[j]];
     uint8_t* frame = rte_pktmbuf_mtod(p.m, uint8_t*);
     const uint32_t len = rte_pktmbuf_data_len(p.m);
     if (std::optional<Drop> bad = parse_packet(frame, len, p.parsed)) {
       drop(p.m, *bad);
-      p.done = true;
       continue;
     }
     const ParsedPacket& pp = p.parsed;
     if (pod_port && pp.vlan != 0) {
       drop(p.m, Drop::TaggedOnPodPort);
-      p.done = true;
       continue;
     }
     if (pp.kind == L3Kind::Arp) {
       if (pod_port && answer_arp(frame, len, roles.gateway_mac.data())) {
-        ++counters_.arp_replies;
+        ++tally.arp_replies;
         send(in_port, p.m);
       } else {
         drop(p.m, Drop::NotForwarded);
       }
-      p.done = true;
       continue;
     }
     if (pp.proto == kIcmpV6 && pp.l4_offset != 0 && pp.sport >= 133 && pp.sport <= 137) {
@@ -217,306 +270,377 @@ void Worker::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint64_t now
       if (out != 0) {
         rte_pktmbuf_data_len(p.m) = static_cast<uint16_t>(out);
         rte_pktmbuf_pkt_len(p.m) = out;
-        ++counters_.nd_replies;
+        ++tally.nd_replies;
         send(in_port, p.m);
       } else {
         drop(p.m, Drop::NotForwarded);
       }
-      p.done = true;
       continue;
     }
     if (not_routable(pp)) {
       drop(p.m, Drop::NotForwarded);
-      p.done = true;
       continue;
     }
     if (pp.ttl <= 1) {  // before it can open a connection it would never complete
       drop(p.m, Drop::TtlExceeded);
-      p.done = true;
       continue;
     }
     if (pod_port) {
-      const auto* eth = reinterpret_cast<const rte_ether_hdr*>(frame);
-      const bool owns = pp.kind == L3Kind::Ipv4 ? guard.owns_v4(pp.src) : guard.owns_v6(pp.src);
       if (!guard.bound) {
         drop(p.m, Drop::UnboundPort);
-        p.done = true;
         continue;
       }
+      const auto* eth = reinterpret_cast<const rte_ether_hdr*>(frame);
+      const bool owns = pp.kind == L3Kind::Ipv4 ? guard.owns_v4(pp.src) : guard.owns_v6(pp.src);
       if (std::memcmp(eth->src_addr.addr_bytes, guard.mac.data(), 6) != 0 || !owns) {
         drop(p.m, Drop::SpoofedSource);
-        p.done = true;
         continue;
       }
     }
     p.key = key_of(pp);
+    live[kept++] = live[j];
   }
+  return kept;
+}
 
-  // 2. Connections: later fragments follow their first; the rest look up conntrack.
-  {
-    const FlowKey* keys[kBurst];
-    FlowMatch matches[kBurst];
-    Packet* of[kBurst];
-    uint32_t k = 0;
-    for (uint16_t i = 0; i < n; ++i) {
-      Packet& p = burst[i];
-      if (p.done) {
-        continue;
+// 2. Connections: later fragments follow their first; the rest are looked up, in the flow
+//    cache first (a candidate slot, checked against the table), then in the table.
+uint32_t Worker::track(const Ruleset& rs, uint8_t* live, uint32_t n, uint64_t now,
+                       Tally& tally) noexcept {
+  Packet* burst = burst_.get();
+  Conntrack& ct = *setup_.conntrack;
+  FlowCache& cache = *flow_cache_;
+  uint8_t look[kBurst];
+  uint32_t n_look = 0;
+  // a. Later fragments take their datagram's verdict; the others' cache sets are prefetched.
+  for (uint32_t j = 0; j < n; ++j) {
+    Packet& p = burst[live[j]];
+    p.later_fragment = p.parsed.fragment && !p.parsed.first_fragment;
+    if (p.later_fragment) {
+      const FragmentTable::Verdict v = fragments_->on_later(p.parsed, now);
+      if (v.drop || !v.allowed) {
+        drop(p.m, v.drop.value_or(Drop::PolicyDenied));
+        p.m = nullptr;  // done: skipped below
       }
-      if (p.parsed.fragment && !p.parsed.first_fragment) {
-        const FragmentTable::Verdict v = fragments_->on_later(p.parsed, now);
-        if (v.drop || !v.allowed) {
-          drop(p.m, v.drop.value_or(Drop::PolicyDenied));
-          p.done = true;
-        } else {
-          p.allowed = true;
-        }
-        continue;
-      }
-      keys[k] = &p.key;
-      of[k++] = &p;
-    }
-    setup_.conntrack->lookup(keys, k, matches, now);
-    for (uint32_t j = 0; j < k; ++j) {
-      Packet& p = *of[j];
-      p.match = matches[j];
-      const ParsedPacket& pp = p.parsed;
-      if (pp.icmp_error) {
-        // Passes only for a connection that exists, and only towards the host that sent the
-        // quoted packet: a pod must not forge errors about other pods' connections.
-        const size_t alen = pp.kind == L3Kind::Ipv4 ? 4 : 16;
-        if (p.match.index == kNoFlow || std::memcmp(pp.dst, pp.inner_src, alen) != 0) {
-          drop(p.m, Drop::IcmpErrorNoConnection);
-          p.done = true;
-        } else {
-          p.allowed = true;
-        }
-        continue;
-      }
-      const bool reply = p.match.index != kNoFlow && p.match.dir == FlowDir::Reply;
-      p.c_src = reply ? pp.dst : pp.src;
-      p.c_dst = reply ? pp.src : pp.dst;
-      p.c_sport = reply ? pp.dport : pp.sport;
-      p.c_dport = reply ? pp.sport : pp.dport;
-      if (reply && is_icmp(pp.proto) && (pp.sport == 0 || pp.sport == 129)) {
-        p.c_sport = pp.sport == 0 ? 8 : 128;  // judged as the echo request it answers
-        p.c_dport = 0;
-      }
-      if (p.match.index == kNoFlow) {
-        // Only a SYN opens a TCP connection, and only a request an ICMP exchange: a reply
-        // to nothing is not judged as a new flow (it would pass where its request was denied).
-        const bool tcp_not_syn = pp.proto == 6 && (pp.tcp_flags & 0x12) != 0x02;
-        const bool echo_reply = is_icmp(pp.proto) && (pp.sport == 0 || pp.sport == 129);
-        if (tcp_not_syn || echo_reply) {
-          drop(p.m, Drop::NoConnection);
-          p.done = true;
-          continue;
-        }
-        p.judge = true;
-        continue;
-      }
-      ++counters_.conntrack_hits;
-      if (setup_.rejudge_established &&
-          setup_.conntrack->entry(p.match.index).generation() !=
-              static_cast<uint32_t>(rs->generation)) {
-        p.judge = true;  // a newer generation: the connection is judged again
-        ++counters_.rejudged;
-        continue;
-      }
-      p.allowed = true;
-      p.seen = true;  // conntrack learns of it once its source has been checked (stage 3)
-    }
-  }
-
-  // 3. Where each address is: the destination's local port (every packet, for routing);
-  //    policy sets for what is judged; and, on the uplink, whether the source claims a local
-  //    pod's address (a pod port's guard has already checked its sources).
-  {
-    const rte_be32_t* v4[kBurst * 2];
-    const uint8_t* v6[kBurst * 2];
-    EndpointSets* v4_out[kBurst * 2];
-    EndpointSets* v6_out[kBurst * 2];
-    uint32_t n4 = 0, n6 = 0;
-    for (uint16_t i = 0; i < n; ++i) {
-      Packet& p = burst[i];
-      if (p.done) {
-        continue;
-      }
-      const bool need_src = p.judge || !pod_port;
-      if (p.parsed.kind == L3Kind::Ipv4) {
-        if (need_src) {
-          v4[n4] = reinterpret_cast<const rte_be32_t*>(p.parsed.src);
-          v4_out[n4++] = &p.src_sets;
-        }
-        v4[n4] = reinterpret_cast<const rte_be32_t*>(p.parsed.dst);
-        v4_out[n4++] = &p.dst_sets;
-      } else {
-        if (need_src) {
-          v6[n6] = p.parsed.src;
-          v6_out[n6++] = &p.src_sets;
-        }
-        v6[n6] = p.parsed.dst;
-        v6_out[n6++] = &p.dst_sets;
-      }
-    }
-    EndpointSets found[kBurst * 2];
-    for (uint32_t at = 0; at < n4; at += RTE_HASH_LOOKUP_BULK_MAX) {
-      const uint32_t k = std::min<uint32_t>(RTE_HASH_LOOKUP_BULK_MAX, n4 - at);
-      rs->endpoints->lookup_v4(v4 + at, k, found);
-      for (uint32_t j = 0; j < k; ++j) {
-        *v4_out[at + j] = found[j];
-      }
-    }
-    for (uint32_t at = 0; at < n6; at += RTE_HASH_LOOKUP_BULK_MAX) {
-      const uint32_t k = std::min<uint32_t>(RTE_HASH_LOOKUP_BULK_MAX, n6 - at);
-      rs->endpoints->lookup_v6(v6 + at, k, found);
-      for (uint32_t j = 0; j < k; ++j) {
-        *v6_out[at + j] = found[j];
-      }
-    }
-    for (uint16_t i = 0; i < n; ++i) {
-      Packet& p = burst[i];
-      if (p.done) {
-        continue;
-      }
-      if (!pod_port && p.src_sets.port != EndpointSets::kRemote) {
-        drop(p.m, Drop::SpoofedSource);  // a local pod's address arriving from the uplink
-        p.done = true;
-      } else if (p.seen) {
-        setup_.conntrack->seen(p.match.index, p.match.dir, p.parsed.tcp_flags, now);
-      }
-    }
-  }
-
-  // 4. Classify what must be judged: the source's egress and the destination's ingress,
-  //    one classify call per family for the whole burst.
-  {
-    AclKeyV4 keys4[kBurst * 2];
-    AclKeyV6 keys6[kBurst * 2];
-    const uint8_t* ptr4[kBurst * 2];
-    const uint8_t* ptr6[kBurst * 2];
-    uint32_t results4[kBurst * 2 * policy::kMaxCategories];
-    uint32_t results6[kBurst * 2 * policy::kMaxCategories];
-    struct Pending {
-      Packet* p;
-      bool egress;
-      uint8_t family;
-      uint32_t slot;
-      uint32_t set;
-    } pending[kBurst * 2];
-    uint32_t n4 = 0, n6 = 0, np = 0;
-    for (uint16_t i = 0; i < n; ++i) {
-      Packet& p = burst[i];
-      if (p.done || !p.judge) {
-        continue;
-      }
-      ++counters_.classified;
-      // On a rejudged reply the sides swap: the connection's source is this packet's dst.
-      const bool reply = p.match.index != kNoFlow && p.match.dir == FlowDir::Reply;
-      const EndpointSets& c_src_sets = reply ? p.dst_sets : p.src_sets;
-      const EndpointSets& c_dst_sets = reply ? p.src_sets : p.dst_sets;
-      for (const bool egress : {true, false}) {
-        const uint32_t set = egress ? c_src_sets.egress : c_dst_sets.ingress;
-        if (set == 0) {
-          continue;
-        }
-        const bool v4 = p.parsed.kind == L3Kind::Ipv4;
-        const uint32_t slot = v4 ? n4++ : n6++;
-        if (v4) {
-          AclKeyV4& key = keys4[slot];
-          key.proto = p.parsed.proto;
-          key.set_id = rte_cpu_to_be_32(set);
-          std::memcpy(&key.src, p.c_src, 4);
-          std::memcpy(&key.dst, p.c_dst, 4);
-          key.sport = rte_cpu_to_be_16(p.c_sport);
-          key.dport = rte_cpu_to_be_16(p.c_dport);
-          ptr4[slot] = reinterpret_cast<const uint8_t*>(&key);
-        } else {
-          AclKeyV6& key = keys6[slot];
-          key.proto = p.parsed.proto;
-          key.set_id = rte_cpu_to_be_32(set);
-          std::memcpy(key.src, p.c_src, 16);
-          std::memcpy(key.dst, p.c_dst, 16);
-          key.sport = rte_cpu_to_be_16(p.c_sport);
-          key.dport = rte_cpu_to_be_16(p.c_dport);
-          ptr6[slot] = reinterpret_cast<const uint8_t*>(&key);
-        }
-        pending[np++] = {&p, egress, static_cast<uint8_t>(v4 ? 4 : 6), slot, set};
-      }
-    }
-    const uint32_t cats = rs->tables->num_categories();
-    if (n4 != 0) {
-      rs->tables->classify(4, ptr4, results4, n4);
-    }
-    if (n6 != 0) {
-      rs->tables->classify(6, ptr6, results6, n6);
-    }
-    for (uint32_t j = 0; j < np; ++j) {
-      const Pending& q = pending[j];
-      const uint32_t* results = (q.family == 4 ? results4 : results6) + q.slot * cats;
-      const policy::CompiledPolicy::Outcome o = rs->policy.walk(q.set, results);
-      if (q.egress) {
-        q.p->egress = o;
-        q.p->egress_judged = true;
-      } else {
-        q.p->ingress = o;
-        q.p->ingress_judged = true;
-      }
-    }
-    for (uint16_t i = 0; i < n; ++i) {
-      Packet& p = burst[i];
-      if (p.done || !p.judge) {
-        continue;
-      }
-      p.allowed = (!p.egress_judged || p.egress.allow) && (!p.ingress_judged || p.ingress.allow);
-      const uint32_t worker = setup_.id;
-      if (p.egress_judged && p.egress.verdict != 0) {
-        rs->counters->hit(worker, p.egress.verdict);
-      }
-      if (p.ingress_judged && p.ingress.verdict != 0) {
-        rs->counters->hit(worker, p.ingress.verdict);
-      }
-      log_event(*rs, p, in_port);
-      if (p.match.index != kNoFlow) {  // rejudged
-        if (p.allowed) {
-          setup_.conntrack->set_generation(p.match.index, static_cast<uint32_t>(rs->generation),
-                                           p.egress.verdict, p.ingress.verdict);
-          setup_.conntrack->seen(p.match.index, p.match.dir, p.parsed.tcp_flags, now);
-        } else {
-          setup_.conntrack->remove(p.match.index);
-          drop(p.m, Drop::ConnectionCut);
-          p.done = true;
-          if (p.parsed.fragment) {
-            fragments_->on_first(p.parsed, false, now);
-          }
-        }
-        continue;
-      }
-      if (!p.allowed) {
-        ++counters_.denied;
-        drop(p.m, Drop::PolicyDenied);
-        p.done = true;
-        if (p.parsed.fragment) {
-          fragments_->on_first(p.parsed, false, now);  // its later fragments are denied too
-        }
-        continue;
-      }
-      ++counters_.allowed;
-      if (!setup_.conntrack->insert(p.key, static_cast<uint32_t>(rs->generation),
-                                    p.egress.verdict, p.ingress.verdict, p.parsed.tcp_flags,
-                                    now)) {
-        drop(p.m, Drop::ConntrackFull);
-        p.done = true;
-      }
-    }
-  }
-
-  // 5. Route what is allowed: to a local pod's port, or out of the uplink to the next hop.
-  for (uint16_t i = 0; i < n; ++i) {
-    Packet& p = burst[i];
-    if (p.done) {
       continue;
     }
+    p.cache_hash = FlowCache::hash(p.key);
+    cache.prefetch(p.cache_hash);
+    look[n_look++] = live[j];
+  }
+  // b. The cache's candidates, their slots prefetched for the check.
+  for (uint32_t j = 0; j < n_look; ++j) {
+    Packet& p = burst[look[j]];
+    p.cached = cache.find(p.cache_hash);
+    ct.prefetch_slot(p.cached.slot);
+  }
+  // c. Each candidate checked as lookup would check it; what the cache did not answer goes
+  //    to the table, in one burst lookup.
+  const FlowKey* keys[kBurst];
+  uint8_t missed[kBurst];
+  uint32_t n_missed = 0;
+  for (uint32_t j = 0; j < n_look; ++j) {
+    Packet& p = burst[look[j]];
+    p.match = p.cached.slot == kNoFlow
+                  ? FlowMatch{}
+                  : ct.check(p.cached.slot, p.cached.probe_word(), p.cached.key_is_canonical(),
+                             p.key, now);
+    if (p.match.index == kNoFlow) {
+      keys[n_missed] = &p.key;
+      missed[n_missed++] = look[j];
+    }
+  }
+  if (n_missed != 0) {
+    FlowMatch matches[kBurst];
+    FlowProbe probes[kBurst];
+    ct.lookup(keys, n_missed, matches, now, probes);
+    for (uint32_t j = 0; j < n_missed; ++j) {
+      Packet& p = burst[missed[j]];
+      p.match = matches[j];
+      p.probe = probes[j];
+      if (p.match.index != kNoFlow) {
+        cache.fill(p.cache_hash, p.match.index, p.probe);
+      }
+    }
+  }
+  // d. What each packet's connection, or its absence, means; in burst order.
+  const bool rejudge = setup_.rejudge_established;
+  const auto generation = static_cast<uint32_t>(rs.generation);
+  uint32_t kept = 0;
+  for (uint32_t j = 0; j < n; ++j) {
+    Packet& p = burst[live[j]];
+    if (p.m == nullptr) {
+      continue;
+    }
+    p.judge = p.seen = false;
+    if (p.later_fragment) {
+      live[kept++] = live[j];
+      continue;
+    }
+    const ParsedPacket& pp = p.parsed;
+    if (pp.icmp_error) {
+      // Passes only for a connection that exists, and only towards the host that sent the
+      // quoted packet: a pod must not forge errors about other pods' connections.
+      const size_t alen = pp.kind == L3Kind::Ipv4 ? 4 : 16;
+      if (p.match.index == kNoFlow || std::memcmp(pp.dst, pp.inner_src, alen) != 0) {
+        drop(p.m, Drop::IcmpErrorNoConnection);
+      } else {
+        live[kept++] = live[j];
+      }
+      continue;
+    }
+    if (p.match.index == kNoFlow) {
+      // Only a SYN opens a TCP connection, and only a request an ICMP exchange: a reply
+      // to nothing is not judged as a new flow (it would pass where its request was denied).
+      const bool tcp_not_syn = pp.proto == 6 && (pp.tcp_flags & 0x12) != 0x02;
+      const bool echo_reply = is_icmp(pp.proto) && (pp.sport == 0 || pp.sport == 129);
+      if (tcp_not_syn || echo_reply) {
+        drop(p.m, Drop::NoConnection);
+        continue;
+      }
+      p.judge = true;
+      live[kept++] = live[j];
+      continue;
+    }
+    ++tally.conntrack_hits;
+    if (rejudge && ct.entry(p.match.index).generation() != generation) {
+      p.judge = true;  // a newer generation: the connection is judged again
+      ++tally.rejudged;
+    } else {
+      p.seen = true;  // conntrack learns of it once its source has been checked (stage 3)
+    }
+    live[kept++] = live[j];
+  }
+  return kept;
+}
+
+// 3. Where each address is: the destination's local port (every packet, for routing);
+//    policy sets for what is judged; and, on the uplink, whether the source claims a local
+//    pod's address (a pod port's guard has already checked its sources).
+uint32_t Worker::locate(const Ruleset& rs, bool pod_port, uint8_t* live, uint32_t n,
+                        uint64_t now) noexcept {
+  Packet* burst = burst_.get();
+  const rte_be32_t* v4[kBurst * 2];
+  const uint8_t* v6[kBurst * 2];
+  EndpointSets* v4_out[kBurst * 2];
+  EndpointSets* v6_out[kBurst * 2];
+  uint32_t n4 = 0, n6 = 0;
+  for (uint32_t j = 0; j < n; ++j) {
+    Packet& p = burst[live[j]];
+    const bool need_src = p.judge || !pod_port;
+    if (p.parsed.kind == L3Kind::Ipv4) {
+      if (need_src) {
+        v4[n4] = reinterpret_cast<const rte_be32_t*>(p.parsed.src);
+        v4_out[n4++] = &p.src_sets;
+      }
+      v4[n4] = reinterpret_cast<const rte_be32_t*>(p.parsed.dst);
+      v4_out[n4++] = &p.dst_sets;
+    } else {
+      if (need_src) {
+        v6[n6] = p.parsed.src;
+        v6_out[n6++] = &p.src_sets;
+      }
+      v6[n6] = p.parsed.dst;
+      v6_out[n6++] = &p.dst_sets;
+    }
+  }
+  EndpointSets found[RTE_HASH_LOOKUP_BULK_MAX];
+  for (uint32_t at = 0; at < n4; at += RTE_HASH_LOOKUP_BULK_MAX) {
+    const uint32_t k = std::min<uint32_t>(RTE_HASH_LOOKUP_BULK_MAX, n4 - at);
+    rs.endpoints->lookup_v4(v4 + at, k, found);
+    for (uint32_t j = 0; j < k; ++j) {
+      *v4_out[at + j] = found[j];
+    }
+  }
+  for (uint32_t at = 0; at < n6; at += RTE_HASH_LOOKUP_BULK_MAX) {
+    const uint32_t k = std::min<uint32_t>(RTE_HASH_LOOKUP_BULK_MAX, n6 - at);
+    rs.endpoints->lookup_v6(v6 + at, k, found);
+    for (uint32_t j = 0; j < k; ++j) {
+      *v6_out[at + j] = found[j];
+    }
+  }
+  Conntrack& ct = *setup_.conntrack;
+  uint32_t kept = 0;
+  for (uint32_t j = 0; j < n; ++j) {
+    Packet& p = burst[live[j]];
+    if (!pod_port && p.src_sets.port != EndpointSets::kRemote) {
+      drop(p.m, Drop::SpoofedSource);  // a local pod's address arriving from the uplink
+      continue;
+    }
+    if (p.seen) {
+      ct.seen(p.match.index, p.match.dir, p.parsed.tcp_flags, now);
+    }
+    live[kept++] = live[j];
+  }
+  return kept;
+}
+
+// 4. Classify what must be judged: the source's egress and the destination's ingress,
+//    one classify call per family for the whole burst; then insert, refresh or cut.
+uint32_t Worker::judge(const Ruleset& rs, uint16_t in_port, uint8_t* live, uint32_t n,
+                       uint64_t now, Tally& tally) noexcept {
+  Packet* burst = burst_.get();
+  uint8_t judged[kBurst];
+  uint32_t n_judged = 0;
+  for (uint32_t j = 0; j < n; ++j) {
+    if (burst[live[j]].judge) {
+      judged[n_judged++] = live[j];
+    }
+  }
+  if (n_judged == 0) {
+    return n;  // nothing to judge: every packet goes on
+  }
+  AclKeyV4 keys4[kBurst * 2];
+  AclKeyV6 keys6[kBurst * 2];
+  const uint8_t* ptr4[kBurst * 2];
+  const uint8_t* ptr6[kBurst * 2];
+  uint32_t results4[kBurst * 2 * policy::kMaxCategories];
+  uint32_t results6[kBurst * 2 * policy::kMaxCategories];
+  struct Pending {
+    Packet* p;
+    bool egress;
+    uint8_t family;
+    uint32_t slot;
+    uint32_t set;
+  } pending[kBurst * 2];
+  uint32_t n4 = 0, n6 = 0, np = 0;
+  for (uint32_t j = 0; j < n_judged; ++j) {
+    Packet& p = burst[judged[j]];
+    ++tally.classified;
+    p.egress_judged = p.ingress_judged = false;
+    p.egress = p.ingress = policy::CompiledPolicy::Outcome{};
+    // On a rejudged reply the sides swap: the connection's source is this packet's dst.
+    const ParsedPacket& pp = p.parsed;
+    const bool reply = p.match.index != kNoFlow && p.match.dir == FlowDir::Reply;
+    p.c_src = reply ? pp.dst : pp.src;
+    p.c_dst = reply ? pp.src : pp.dst;
+    p.c_sport = reply ? pp.dport : pp.sport;
+    p.c_dport = reply ? pp.sport : pp.dport;
+    if (reply && is_icmp(pp.proto) && (pp.sport == 0 || pp.sport == 129)) {
+      p.c_sport = pp.sport == 0 ? 8 : 128;  // judged as the echo request it answers
+      p.c_dport = 0;
+    }
+    const EndpointSets& c_src_sets = reply ? p.dst_sets : p.src_sets;
+    const EndpointSets& c_dst_sets = reply ? p.src_sets : p.dst_sets;
+    for (const bool egress : {true, false}) {
+      const uint32_t set = egress ? c_src_sets.egress : c_dst_sets.ingress;
+      if (set == 0) {
+        continue;
+      }
+      const bool v4 = pp.kind == L3Kind::Ipv4;
+      const uint32_t slot = v4 ? n4++ : n6++;
+      if (v4) {
+        AclKeyV4& key = keys4[slot];
+        key.proto = pp.proto;
+        key.set_id = rte_cpu_to_be_32(set);
+        std::memcpy(&key.src, p.c_src, 4);
+        std::memcpy(&key.dst, p.c_dst, 4);
+        key.sport = rte_cpu_to_be_16(p.c_sport);
+        key.dport = rte_cpu_to_be_16(p.c_dport);
+        ptr4[slot] = reinterpret_cast<const uint8_t*>(&key);
+      } else {
+        AclKeyV6& key = keys6[slot];
+        key.proto = pp.proto;
+        key.set_id = rte_cpu_to_be_32(set);
+        std::memcpy(key.src, p.c_src, 16);
+        std::memcpy(key.dst, p.c_dst, 16);
+        key.sport = rte_cpu_to_be_16(p.c_sport);
+        key.dport = rte_cpu_to_be_16(p.c_dport);
+        ptr6[slot] = reinterpret_cast<const uint8_t*>(&key);
+      }
+      pending[np++] = {&p, egress, static_cast<uint8_t>(v4 ? 4 : 6), slot, set};
+    }
+  }
+  const uint32_t cats = rs.tables->num_categories();
+  if (n4 != 0) {
+    rs.tables->classify(4, ptr4, results4, n4);
+  }
+  if (n6 != 0) {
+    rs.tables->classify(6, ptr6, results6, n6);
+  }
+  for (uint32_t j = 0; j < np; ++j) {
+    const Pending& q = pending[j];
+    const uint32_t* results = (q.family == 4 ? results4 : results6) + q.slot * cats;
+    const policy::CompiledPolicy::Outcome o = rs.policy.walk(q.set, results);
+    if (q.egress) {
+      q.p->egress = o;
+      q.p->egress_judged = true;
+    } else {
+      q.p->ingress = o;
+      q.p->ingress_judged = true;
+    }
+  }
+  Conntrack& ct = *setup_.conntrack;
+  // A new connection's entry is a cold line: prefetch every one the burst will write before
+  // the first insert, so that their misses overlap.
+  for (uint32_t j = 0; j < n_judged; ++j) {
+    Packet& p = burst[judged[j]];
+    p.allowed = (!p.egress_judged || p.egress.allow) && (!p.ingress_judged || p.ingress.allow);
+    if (p.allowed && p.match.index == kNoFlow) {
+      ct.prefetch_insert(p.probe);
+    }
+  }
+  const uint32_t worker = setup_.id;
+  const auto generation = static_cast<uint32_t>(rs.generation);
+  for (uint32_t j = 0; j < n_judged; ++j) {
+    Packet& p = burst[judged[j]];
+    if (p.egress_judged && p.egress.verdict != 0) {
+      rs.counters->hit(worker, p.egress.verdict);
+    }
+    if (p.ingress_judged && p.ingress.verdict != 0) {
+      rs.counters->hit(worker, p.ingress.verdict);
+    }
+    log_event(rs, p, in_port);
+    bool dropped = false;
+    if (p.match.index != kNoFlow) {  // rejudged
+      if (p.allowed) {
+        ct.set_generation(p.match.index, generation, p.egress.verdict, p.ingress.verdict);
+        ct.seen(p.match.index, p.match.dir, p.parsed.tcp_flags, now);
+      } else {
+        ct.remove(p.match.index);
+        drop(p.m, Drop::ConnectionCut);
+        dropped = true;
+        if (p.parsed.fragment) {
+          fragments_->on_first(p.parsed, false, now);
+        }
+      }
+    } else if (!p.allowed) {
+      ++tally.denied;
+      drop(p.m, Drop::PolicyDenied);
+      dropped = true;
+      if (p.parsed.fragment) {
+        fragments_->on_first(p.parsed, false, now);  // its later fragments are denied too
+      }
+    } else {
+      ++tally.allowed;
+      const uint32_t slot = ct.insert_probed(p.key, p.probe, generation, p.egress.verdict,
+                                             p.ingress.verdict, p.parsed.tcp_flags, now);
+      if (slot == kNoFlow) {
+        drop(p.m, Drop::ConntrackFull);
+        dropped = true;
+      } else {
+        flow_cache_->fill(p.cache_hash, slot, p.probe);
+      }
+    }
+    if (dropped) {
+      p.m = nullptr;
+    }
+  }
+  uint32_t kept = 0;
+  for (uint32_t j = 0; j < n; ++j) {
+    if (burst[live[j]].m != nullptr) {
+      live[kept++] = live[j];
+    }
+  }
+  return kept;
+}
+
+// 5. Route what is allowed: to a local pod's port, or out of the uplink to the next hop.
+void Worker::route(const Ruleset& rs, const uint8_t* live, uint32_t n, uint64_t now) noexcept {
+  const PortRoles& roles = *setup_.roles;
+  Packet* burst = burst_.get();
+  for (uint32_t j = 0; j < n; ++j) {
+    Packet& p = burst[live[j]];
     // Every allowed first fragment, of a new connection or an established one, opens its
     // datagram for the later fragments; a second first fragment of a live datagram is an
     // overlap (RFC 5722) and refuses the datagram.
@@ -531,7 +655,7 @@ void Worker::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint64_t now
     const uint8_t* dst_mac = nullptr;
     if (out != EndpointSets::kRemote) {
       src_mac = roles.gateway_mac.data();
-      dst_mac = rs->guards[out].mac.data();
+      dst_mac = rs.guards[out].mac.data();
     } else if (roles.uplink != kNoPort) {
       out = roles.uplink;
       src_mac = roles.ports[out].mac.data();
@@ -547,7 +671,6 @@ void Worker::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint64_t now
     }
     send(out, p.m);
   }
-  flush();
 }
 
 }  // namespace palisade::dataplane

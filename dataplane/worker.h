@@ -22,6 +22,7 @@
 #include "dataplane/flow_log.h"
 #include "dataplane/hot/conntrack.h"
 #include "dataplane/hot/drop.h"
+#include "dataplane/hot/flow_cache.h"
 #include "dataplane/hot/fragment_table.h"
 #include "dataplane/publisher.h"
 #include "dataplane/ruleset.h"
@@ -86,6 +87,19 @@ class Worker {
 
  private:
   struct Packet;  // per-packet state of one burst (worker.cc)
+  struct Tally;   // one burst's counts, added to counters_ once (worker.cc)
+  // Stages of process(), in order; each takes the burst's packets still in play (`live`,
+  // indexes into burst_) and leaves in `live` those that go on.
+  uint32_t parse_and_guard(const Ruleset& rs, uint16_t in_port, uint8_t* live, uint32_t n,
+                           Tally& tally) noexcept;
+  uint32_t track(const Ruleset& rs, uint8_t* live, uint32_t n, uint64_t now,
+                 Tally& tally) noexcept;
+  uint32_t locate(const Ruleset& rs, bool pod_port, uint8_t* live, uint32_t n,
+                  uint64_t now) noexcept;
+  uint32_t judge(const Ruleset& rs, uint16_t in_port, uint8_t* live, uint32_t n, uint64_t now,
+                 Tally& tally) noexcept;
+  void route(const Ruleset& rs, const uint8_t* live, uint32_t n, uint64_t now) noexcept;
+
   void drop(rte_mbuf* m, Drop why) noexcept;
   void send(uint16_t port, rte_mbuf* m) noexcept;
   void flush() noexcept;
@@ -94,9 +108,14 @@ class Worker {
   WorkerSetup setup_;
   WorkerCounters counters_;
   std::unique_ptr<FragmentTable> fragments_;
+  std::unique_ptr<FlowCache> flow_cache_;
   std::unique_ptr<Packet[]> burst_;  // one burst's per-packet state, reused
+  std::array<rte_mbuf*, kBurst> dropped_{};  // freed together at the end of the burst
+  uint16_t dropped_count_ = 0;
   std::array<std::array<rte_mbuf*, kBurst * 2>, RTE_MAX_ETHPORTS> tx_{};
   std::array<uint16_t, RTE_MAX_ETHPORTS> tx_count_{};
+  std::array<uint16_t, RTE_MAX_ETHPORTS> tx_ports_{};  // ports with packets queued, in order
+  uint16_t tx_port_count_ = 0;
 };
 
 }  // namespace palisade::dataplane

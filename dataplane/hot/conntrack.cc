@@ -6,12 +6,13 @@
 #include <rte_debug.h>
 #include <rte_jhash.h>
 #include <rte_prefetch.h>
+#include <rte_vect.h>
 
 namespace palisade::dataplane {
 
 namespace {
 
-constexpr uint8_t kTcp = 6, kUdp = 17, kIcmp = 1, kIcmpV6 = 58;
+constexpr uint8_t kTcp = 6;
 constexpr uint8_t kTcpFin = 0x01, kTcpSyn = 0x02, kTcpRst = 0x04, kTcpAck = 0x10;
 
 // A slot's header word: the state in the low kKindBits, the key's signature above them.
@@ -22,10 +23,6 @@ constexpr uint32_t kWindowSlots = Conntrack::kProbeBuckets * Conntrack::kSlotsPe
 
 constexpr uint32_t with_kind(uint32_t word, uint32_t kind) { return (word & ~kKindMask) | kind; }
 
-// Timeout classes, the indexes of Conntrack::timeout_ticks_ (TCP's are its CtState values).
-constexpr size_t kUdpTimeout = 3, kIcmpTimeout = 4, kOtherTimeout = 5;
-static_assert(size_t(CtState::SynSent) == 0 && size_t(CtState::Established) == 1 &&
-              size_t(CtState::Closing) == 2);
 
 uint32_t buckets_for(uint32_t capacity) {
   capacity = std::min(capacity, Conntrack::kMaxCapacity);
@@ -68,44 +65,27 @@ FlowKey FlowEntry::original() const noexcept {
   if (original_is_canonical_ != 0) {
     return key_;
   }
-  FlowKey k = key_;
-  k.sport = key_.dport;
-  k.dport = key_.sport;
-  std::memcpy(k.src, key_.dst, sizeof(k.src));
-  std::memcpy(k.dst, key_.src, sizeof(k.dst));
-  return k;
+  return key_of_words(reversed_words(words_of(key_)));
 }
 
-struct Conntrack::Probe {
-  // The canonical key, padded to 40 bytes so that jhash reads whole aligned words and never
-  // past the object.
-  struct alignas(8) Padded {
-    FlowKey key;
-    uint8_t zero[2];
-  } canonical;
-  bool key_is_canonical;  // the key looked up goes from canonical.key.src to .dst
-  uint32_t home;          // home bucket
-  uint32_t live_word;     // the header of a Live slot that holds this key
-};
+FlowProbe Conntrack::probe(const FlowKey& key) const noexcept {
+  FlowKeyWords canonical;
+  return probe_words(words_of(key), canonical);
+}
 
-Conntrack::Probe Conntrack::probe(const FlowKey& key) const noexcept {
-  Probe p{};
-  // The canonical direction goes from the smaller (address, port) endpoint to the larger.
-  const int order = std::memcmp(key.src, key.dst, sizeof(key.src));
-  p.key_is_canonical = order < 0 || (order == 0 && key.sport <= key.dport);
-  FlowKey& c = p.canonical.key;
-  c = key;
-  if (!p.key_is_canonical) {
-    c.sport = key.dport;
-    c.dport = key.sport;
-    std::memcpy(c.src, key.dst, sizeof(c.src));
-    std::memcpy(c.dst, key.src, sizeof(c.dst));
-  }
+FlowProbe Conntrack::probe_words(const FlowKeyWords& words,
+                                 FlowKeyWords& canonical) const noexcept {
+  FlowProbe p;
+  p.key_is_canonical = is_canonical(words);
+  canonical = p.key_is_canonical ? words : reversed_words(words);
   // Two independent 32-bit hashes in one pass: the bucket from the first (multiply-shift maps
-  // it onto any bucket count), the signature from the second.
+  // it onto any bucket count), the signature from the second. jhash, seeded per daemon start,
+  // so that a pod cannot compute which keys share a window (see the constructor); a worker's
+  // flow cache may use a cheaper hash because a collision there costs only a miss.
   uint32_t h_bucket = hash_seed_, h_signature = hash_seed_ ^ 0x9e3779b9u;
-  static_assert(sizeof(Probe::Padded) == 40);
-  rte_jhash_2hashes(&p.canonical, sizeof(p.canonical), &h_bucket, &h_signature);
+  static_assert(sizeof(canonical.w) == 40);
+  rte_jhash_32b_2hashes(reinterpret_cast<const uint32_t*>(canonical.w), 10, &h_bucket,
+                        &h_signature);
   p.home = static_cast<uint32_t>((uint64_t{h_bucket} * buckets_) >> 32);
   p.live_word = (h_signature << kKindBits) | kLive;
   return p;
@@ -136,121 +116,153 @@ Conntrack::Conntrack(void* memory, uint32_t capacity, const ConntrackTimeouts& t
   std::memset(memory, 0, memory_size(capacity));
 }
 
-uint32_t Conntrack::window_slot(uint32_t home, uint32_t i) const noexcept {
-  uint32_t bucket = home + i / kSlotsPerBucket;
-  if (bucket >= buckets_) {
-    bucket -= buckets_;
-  }
-  return bucket * kSlotsPerBucket + i % kSlotsPerBucket;
+uint32_t Conntrack::window_bucket(uint32_t home, uint32_t i) const noexcept {
+  const uint32_t bucket = home + i;
+  return bucket >= buckets_ ? bucket - buckets_ : bucket;
 }
 
-uint64_t Conntrack::timeout_ticks(const FlowEntry& e) const noexcept {
-  switch (e.key_.proto) {
-    case kTcp: {
-      const CtState s = e.state();
-      return timeout_ticks_[s == CtState::Open ? size_t(CtState::Established) : size_t(s)];
+uint32_t Conntrack::find(const FlowKeyWords& canonical, FlowProbe& p,
+                         uint64_t now) const noexcept {
+  p.free_slot = kNoFlow;
+  for (uint32_t b = 0; b < kProbeBuckets; ++b) {
+    const uint32_t first = window_bucket(p.home, b) * kSlotsPerBucket;
+    const BucketMasks masks = bucket_masks(first, p.live_word);
+    for (uint32_t bits = masks.matching; bits != 0; bits &= bits - 1) {
+      const uint32_t slot = first + static_cast<uint32_t>(__builtin_ctz(bits));
+      // The SIMD read above only picks candidates. Acquire: pairs with insert's
+      // store-release, so a Live header means a written key.
+      if (std::atomic_ref<uint32_t>(headers_[slot]).load(std::memory_order_acquire) !=
+          p.live_word) {
+        continue;
+      }
+      const FlowEntry& e = entries_[slot];
+      if (same_words(words_of(e.key_), canonical) && !expired(e, now)) {
+        return slot;
+      }
     }
-    case kUdp:
-      return timeout_ticks_[kUdpTimeout];
-    case kIcmp:
-    case kIcmpV6:
-      return timeout_ticks_[kIcmpTimeout];
-    default:
-      return timeout_ticks_[kOtherTimeout];
-  }
-}
-
-bool Conntrack::expired(const FlowEntry& e, uint64_t now) const noexcept {
-  // Another worker's clock may be a little ahead of ours: a last_seen after now is fresh.
-  const uint64_t last = e.last_seen();
-  return now > last && now - last >= timeout_ticks(e);
-}
-
-uint32_t Conntrack::find(const Probe& p, uint64_t now) const noexcept {
-  for (uint32_t i = 0; i < kWindowSlots; ++i) {
-    const uint32_t slot = window_slot(p.home, i);
-    // Acquire: pairs with insert's store-release, so a Live header means a written key.
-    if (std::atomic_ref<uint32_t>(headers_[slot]).load(std::memory_order_acquire) != p.live_word) {
-      continue;
-    }
-    const FlowEntry& e = entries_[slot];
-    if (std::memcmp(&e.key_, &p.canonical.key, sizeof(FlowKey)) == 0 && !expired(e, now)) {
-      return slot;
+    if (p.free_slot == kNoFlow && masks.empty != 0) {
+      p.free_slot = first + static_cast<uint32_t>(__builtin_ctz(masks.empty));
     }
   }
   return kNoFlow;
 }
 
-void Conntrack::lookup(const FlowKey* const* keys, uint32_t n, FlowMatch* out,
-                       uint64_t now) const noexcept {
+Conntrack::BucketMasks Conntrack::bucket_masks(uint32_t first, uint32_t live_word) const noexcept {
+  // The 8 headers of a bucket are 32 bytes, 32-byte aligned: two 16-byte loads. These plain
+  // loads may race with a worker's CAS or store on a header; each 4-byte lane is read whole
+  // (aligned, and x86 splits no aligned 16-byte load below 4 bytes), and a candidate is only
+  // trusted after find re-reads its header with an acquire load.
+  static_assert(kSlotsPerBucket == 8, "two 16-byte vectors per bucket");
+  const auto* v = reinterpret_cast<const __m128i*>(headers_ + first);
+  const __m128i lo = _mm_load_si128(v), hi = _mm_load_si128(v + 1);
+  const __m128i live = _mm_set1_epi32(static_cast<int>(live_word));
+  const __m128i zero = _mm_setzero_si128();
+  const auto mask = [](__m128i a, __m128i b) {
+    return static_cast<uint32_t>(_mm_movemask_ps(_mm_castsi128_ps(a))) |
+           static_cast<uint32_t>(_mm_movemask_ps(_mm_castsi128_ps(b))) << 4;
+  };
+  return {mask(_mm_cmpeq_epi32(lo, live), _mm_cmpeq_epi32(hi, live)),
+          mask(_mm_cmpeq_epi32(lo, zero), _mm_cmpeq_epi32(hi, zero))};
+}
+
+void Conntrack::prefetch_window(uint32_t home) const noexcept {
+  // A window's headers are kProbeBuckets * 32 = 128 bytes: two or three cache lines.
+  for (uint32_t b = 0; b < kProbeBuckets; b += 2) {
+    rte_prefetch0(&headers_[window_bucket(home, b) * kSlotsPerBucket]);
+  }
+  rte_prefetch0(&headers_[window_bucket(home, kProbeBuckets - 1) * kSlotsPerBucket]);
+}
+
+void Conntrack::lookup(const FlowKey* const* keys, uint32_t n, FlowMatch* out, uint64_t now,
+                       FlowProbe* probes) const noexcept {
   constexpr uint32_t kChunk = 16;
-  std::array<Probe, kChunk> probes;
+  std::array<FlowProbe, kChunk> local;
+  std::array<FlowKeyWords, kChunk> canonical;
   for (uint32_t base = 0; base < n; base += kChunk) {
     const uint32_t m = std::min(kChunk, n - base);
+    FlowProbe* p = probes != nullptr ? probes + base : local.data();
     // Hash the whole chunk and prefetch each window's headers first, so that the header
     // misses of the chunk overlap instead of following one another.
     for (uint32_t i = 0; i < m; ++i) {
-      probes[i] = probe(*keys[base + i]);
-      for (uint32_t b = 0; b < kProbeBuckets; ++b) {
-        rte_prefetch0(&headers_[window_slot(probes[i].home, b * kSlotsPerBucket)]);
-      }
+      p[i] = probe_words(words_of(*keys[base + i]), canonical[i]);
+      prefetch_window(p[i].home);
     }
     for (uint32_t i = 0; i < m; ++i) {
-      const uint32_t slot = find(probes[i], now);
+      const uint32_t slot = find(canonical[i], p[i], now);
       FlowMatch& match = out[base + i];
       match.index = slot;
       match.dir = FlowDir::Original;
-      if (slot != kNoFlow &&
-          (entries_[slot].original_is_canonical_ != 0) != probes[i].key_is_canonical) {
+      if (slot != kNoFlow && (entries_[slot].original_is_canonical_ != 0) != p[i].key_is_canonical) {
         match.dir = FlowDir::Reply;
       }
     }
   }
 }
 
+void Conntrack::prefetch_insert(const FlowProbe& probe) const noexcept {
+  if (probe.free_slot < capacity()) {
+    __builtin_prefetch(&entries_[probe.free_slot], 1);  // for writing (rte_prefetch0_write is experimental)
+  }
+}
+
 std::optional<uint32_t> Conntrack::insert(const FlowKey& original, uint32_t generation,
                                           uint32_t egress_verdict, uint32_t ingress_verdict,
                                           uint8_t tcp_flags, uint64_t now) noexcept {
-  const Probe p = probe(original);
+  const uint32_t slot = insert_probed(original, probe(original), generation, egress_verdict,
+                                      ingress_verdict, tcp_flags, now);
+  return slot == kNoFlow ? std::nullopt : std::optional<uint32_t>(slot);
+}
+
+uint32_t Conntrack::insert_probed(const FlowKey& original, const FlowProbe& p,
+                                  uint32_t generation, uint32_t egress_verdict,
+                                  uint32_t ingress_verdict, uint8_t tcp_flags,
+                                  uint64_t now) noexcept {
+  const FlowKeyWords words = words_of(original);
+  const FlowKeyWords canonical = p.key_is_canonical ? words : reversed_words(words);
   // One pass over the window: the connection if it is already there (two packets of a new
   // connection in one burst both miss the lookup), and the empty slots in window order.
-  std::array<uint32_t, kWindowSlots> empty;
-  uint32_t n_empty = 0;
-  for (uint32_t i = 0; i < kWindowSlots; ++i) {
-    const uint32_t slot = window_slot(p.home, i);
-    const uint32_t word = std::atomic_ref<uint32_t>(headers_[slot]).load(std::memory_order_acquire);
-    if (word == kEmpty) {
-      empty[n_empty++] = slot;
-    } else if (word == p.live_word &&
-               std::memcmp(&entries_[slot].key_, &p.canonical.key, sizeof(FlowKey)) == 0 &&
-               !expired(entries_[slot], now)) {
+  std::array<uint32_t, kProbeBuckets> first_of;
+  std::array<uint32_t, kProbeBuckets> empty;
+  for (uint32_t b = 0; b < kProbeBuckets; ++b) {
+    first_of[b] = window_bucket(p.home, b) * kSlotsPerBucket;
+    const BucketMasks masks = bucket_masks(first_of[b], p.live_word);
+    empty[b] = masks.empty;
+    for (uint32_t bits = masks.matching; bits != 0; bits &= bits - 1) {
+      const uint32_t slot = first_of[b] + static_cast<uint32_t>(__builtin_ctz(bits));
+      if (std::atomic_ref<uint32_t>(headers_[slot]).load(std::memory_order_acquire) ==
+              p.live_word &&
+          same_words(words_of(entries_[slot].key_), canonical) && !expired(entries_[slot], now)) {
+        return slot;
+      }
+    }
+  }
+  for (uint32_t b = 0; b < kProbeBuckets; ++b) {
+    for (uint32_t bits = empty[b]; bits != 0; bits &= bits - 1) {
+      const uint32_t slot = first_of[b] + static_cast<uint32_t>(__builtin_ctz(bits));
+      std::atomic_ref<uint32_t> header(headers_[slot]);
+      uint32_t expected = kEmpty;
+      // Acquire: pairs with release_dying's store, which the control thread made only after
+      // every reader of the slot's previous connection had let go of it.
+      if (!header.compare_exchange_strong(expected, kClaimed, std::memory_order_acquire,
+                                          std::memory_order_relaxed)) {
+        continue;  // another worker took it first
+      }
+      FlowEntry& e = entries_[slot];
+      std::memcpy(&e.key_, canonical.w, sizeof(e.key_));
+      std::atomic_ref<uint64_t>(e.last_seen_).store(now, std::memory_order_relaxed);
+      std::atomic_ref<uint32_t>(e.generation_).store(generation, std::memory_order_relaxed);
+      std::atomic_ref<uint32_t>(e.egress_verdict_).store(egress_verdict, std::memory_order_relaxed);
+      std::atomic_ref<uint32_t>(e.ingress_verdict_)
+          .store(ingress_verdict, std::memory_order_relaxed);
+      e.original_is_canonical_ = p.key_is_canonical ? 1 : 0;
+      std::atomic_ref<uint8_t>(e.state_).store(uint8_t(initial_state(original.proto, tcp_flags)),
+                                               std::memory_order_relaxed);
+      e.reserved_ = 0;
+      header.store(p.live_word, std::memory_order_release);  // publishes every field above
       return slot;
     }
   }
-  for (uint32_t j = 0; j < n_empty; ++j) {
-    const uint32_t slot = empty[j];
-    std::atomic_ref<uint32_t> header(headers_[slot]);
-    uint32_t expected = kEmpty;
-    // Acquire: pairs with release_dying's store, which the control thread made only after
-    // every reader of the slot's previous connection had let go of it.
-    if (!header.compare_exchange_strong(expected, kClaimed, std::memory_order_acquire,
-                                        std::memory_order_relaxed)) {
-      continue;  // another worker took it first
-    }
-    FlowEntry& e = entries_[slot];
-    e.key_ = p.canonical.key;
-    e.original_is_canonical_ = p.key_is_canonical ? 1 : 0;
-    std::atomic_ref<uint8_t>(e.state_).store(uint8_t(initial_state(original.proto, tcp_flags)),
-                                             std::memory_order_relaxed);
-    std::atomic_ref<uint64_t>(e.last_seen_).store(now, std::memory_order_relaxed);
-    std::atomic_ref<uint32_t>(e.generation_).store(generation, std::memory_order_relaxed);
-    std::atomic_ref<uint32_t>(e.egress_verdict_).store(egress_verdict, std::memory_order_relaxed);
-    std::atomic_ref<uint32_t>(e.ingress_verdict_).store(ingress_verdict, std::memory_order_relaxed);
-    e.reserved_ = 0;
-    header.store(p.live_word, std::memory_order_release);  // publishes every field above
-    return slot;
-  }
-  return std::nullopt;
+  return kNoFlow;
 }
 
 void Conntrack::seen(uint32_t index, FlowDir dir, uint8_t tcp_flags, uint64_t now) noexcept {

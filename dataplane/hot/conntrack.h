@@ -7,14 +7,17 @@
 // to 64: rte_zmalloc or std::aligned_alloc; the constructor zeroes it). Slots come in buckets
 // of kSlotsPerBucket. A hash of the connection's canonical key picks a home bucket; the entry
 // lives there or in one of the next kProbeBuckets - 1 buckets (the window, wrapping at the
-// end). A lookup always scans the whole window and never stops at an empty slot, so a slot can
-// be emptied anywhere without breaking another entry's chain. When the window has no empty
-// slot, insert fails and the worker drops the packet with Drop::ConntrackFull.
+// end). A lookup stops at the first live match but never at an empty slot (a miss scans the
+// whole window), so a slot can be emptied anywhere without breaking another entry's chain.
+// When the window has no empty slot, insert fails and the worker drops the packet with
+// Drop::ConntrackFull.
 //
 // Slot header. One atomic 32-bit word per slot: the state in the low 3 bits and, once the
 // slot holds an entry, a 29-bit signature (a second hash of the key) above them. A bucket's
 // headers are 32 bytes, a window's 128, apart from the entries (64 bytes each), so a lookup
-// reads two or three cache lines of headers and compares a key only where a signature matches.
+// reads two or three cache lines of headers, compares a bucket's 8 signatures with two SSE
+// compares, and compares a key (five 64-bit words) only where a signature matches. Workers
+// put a flow cache in front of lookup (dataplane/hot/flow_cache.h, and check() below).
 //
 //   Empty ──insert: CAS──► Claimed ──fields written, store-release──► Live
 //   Live ──remove()──► Removed ──mark_expired()──► Dying ──release_dying()──► Empty
@@ -49,27 +52,28 @@
 #include <limits>
 #include <optional>
 
+#include "dataplane/hot/flow_key.h"
+
 namespace palisade::dataplane {
 
 inline constexpr uint32_t kNoFlow = std::numeric_limits<uint32_t>::max();
-
-// What a connection is looked up by. Addresses in network order (IPv4 in the first 4 bytes,
-// the other 12 zero); ports in host order. ICMP and ICMPv6 echo put the identifier in both
-// ports, so that a request and its reply are the two directions of one connection. family is
-// 4 or 6. Every byte takes part in the comparison: build keys from a zeroed FlowKey.
-struct FlowKey {
-  uint8_t family = 0;
-  uint8_t proto = 0;
-  uint16_t sport = 0, dport = 0;
-  uint8_t src[16] = {}, dst[16] = {};
-};
-static_assert(sizeof(FlowKey) == 38, "no padding: keys are compared with memcmp");
 
 enum class FlowDir : uint8_t { Original, Reply };
 
 struct FlowMatch {
   uint32_t index = kNoFlow;  // kNoFlow: no live connection has this key
   FlowDir dir = FlowDir::Original;
+};
+
+// What the table computed for one key: where the key's window is and what the header of a
+// slot holding it reads. A function of the key and the table's seed alone, so a worker keeps
+// it from lookup to insert (no second hash) and in its flow cache (dataplane/hot/flow_cache.h).
+struct FlowProbe {
+  uint32_t home = 0;              // home bucket
+  uint32_t live_word = 0;         // the header of a Live slot that holds this key
+  bool key_is_canonical = false;  // the key goes from the canonical key's src to its dst
+  uint32_t free_slot = kNoFlow;   // lookup: the first Empty slot of the window, if any (a hint
+                                  // for prefetch_insert; insert chooses again)
 };
 
 // TCP moves SynSent → Established → Closing (see Conntrack::seen); every other protocol has
@@ -111,14 +115,14 @@ class alignas(64) FlowEntry {
     return std::atomic_ref<T>(const_cast<T&>(field)).load(order);
   }
 
-  FlowKey key_;                    //  0..37 canonical key
-  uint8_t original_is_canonical_;  // 38    1: the first packet went from key_.src to key_.dst
-  uint8_t state_;                  // 39    CtState (atomic: seen() from any worker)
+  FlowKey key_;                    //  0..39 canonical key
   uint64_t last_seen_;             // 40..47 ticks of the last packet, either way (atomic)
   uint32_t generation_;            // 48..51 policy generation that judged it (atomic)
   uint32_t egress_verdict_;        // 52..55 (atomic: set_generation)
   uint32_t ingress_verdict_;       // 56..59 (atomic: set_generation)
-  uint32_t reserved_;              // 60..63 zero
+  uint8_t original_is_canonical_;  // 60    1: the first packet went from key_.src to key_.dst
+  uint8_t state_;                  // 61    CtState (atomic: seen() from any worker)
+  uint16_t reserved_;              // 62..63 zero
   // NAT: a later address/port rewrite (per direction, 36 bytes for IPv6) goes in a second
   // cache line, 64..127, so that connections without NAT keep lookups to one line.
 };
@@ -154,7 +158,30 @@ class Conntrack {
   // Hot path (any worker). Looks up n keys: out[i] is the live connection of *keys[i] and the
   // direction keys[i] goes in it, or kNoFlow. An entry idle past its timeout at `now` is not
   // matched even if mark_expired has not come by yet, so a connection expires on time.
-  void lookup(const FlowKey* const* keys, uint32_t n, FlowMatch* out, uint64_t now) const noexcept;
+  // probes, when not null, receives each key's FlowProbe (for insert_probed and flow caches).
+  void lookup(const FlowKey* const* keys, uint32_t n, FlowMatch* out, uint64_t now,
+              FlowProbe* probes = nullptr) const noexcept;
+
+  // Hot path (any worker). The FlowProbe of one key (hashes it: rte_jhash, seeded).
+  FlowProbe probe(const FlowKey& key) const noexcept;
+
+  // Hot path (any worker). What lookup would answer for `key`, checked at one slot only: the
+  // slot's header reads probe_word (the live_word of the key's FlowProbe), it holds `key`
+  // (turned around unless key_is_canonical) and has not expired. Otherwise kNoFlow. A flow
+  // cache remembers (index, probe_word, key_is_canonical) and asks this instead of hashing
+  // and scanning a window; it reads exactly the state lookup reads, so a slot removed,
+  // expired or reused for another connection since it was cached never matches. One
+  // difference: where two workers inserted the same connection twice (see above), lookup
+  // answers the first entry in window order and this one the entry it is asked about; both
+  // are that connection's, judged by the generation each records.
+  FlowMatch check(uint32_t index, uint32_t probe_word, bool key_is_canonical, const FlowKey& key,
+                  uint64_t now) const noexcept;
+
+  // Hot path. Prefetches what check(index, ...) reads: the slot's header and its entry.
+  void prefetch_slot(uint32_t index) const noexcept;
+
+  // check, prefetch_slot, expired and timeout_ticks are defined inline below: a worker calls
+  // them for every established packet, and a call would cost as much as their bodies.
 
   // Hot path (any worker). Adds the connection whose first packet is `original` (tcp_flags: of
   // that packet) and returns its index. When a lookup would already match the connection, its
@@ -165,6 +192,15 @@ class Conntrack {
   std::optional<uint32_t> insert(const FlowKey& original, uint32_t generation,
                                  uint32_t egress_verdict, uint32_t ingress_verdict,
                                  uint8_t tcp_flags, uint64_t now) noexcept;
+  // The same with the FlowProbe a lookup of `original` gave (the key is not hashed again);
+  // kNoFlow when the window is full.
+  uint32_t insert_probed(const FlowKey& original, const FlowProbe& probe, uint32_t generation,
+                         uint32_t egress_verdict, uint32_t ingress_verdict, uint8_t tcp_flags,
+                         uint64_t now) noexcept;
+  // Hot path. Prefetches, for writing, the entry insert_probed will most likely fill (the
+  // probe's free_slot): a new connection's entry is a cold line, and a burst's inserts overlap
+  // their misses when each is prefetched before the first insert.
+  void prefetch_insert(const FlowProbe& probe) const noexcept;
 
   // Hot path (any worker). A packet of connection `index` went in direction `dir`: refreshes
   // last_seen (written at most every 1/100 s, so that the workers carrying the two directions
@@ -189,6 +225,7 @@ class Conntrack {
   uint64_t timeout_ticks(const FlowEntry& e) const noexcept;
 
   uint32_t capacity() const noexcept { return buckets_ * kSlotsPerBucket; }
+
 
   // Control thread. Live connections, counted by a scan of the headers (O(capacity), no
   // counter written on the hot path): exact on a quiet table, approximate while workers
@@ -217,21 +254,32 @@ class Conntrack {
   }
 
  private:
-  struct Probe;  // a key made canonical, with its hashes (conntrack.cc)
-
-  Probe probe(const FlowKey& key) const noexcept;
-  uint32_t find(const Probe& p, uint64_t now) const noexcept;
+  // Of one bucket's 8 headers (bit i: slot first + i): those that read live_word, and the
+  // Empty ones.
+  struct BucketMasks {
+    uint32_t matching, empty;
+  };
+  FlowProbe probe_words(const FlowKeyWords& key, FlowKeyWords& canonical) const noexcept;
+  // The first slot in window order that holds `canonical`, live and unexpired; on a miss,
+  // p.free_slot is set to the window's first Empty slot.
+  uint32_t find(const FlowKeyWords& canonical, FlowProbe& p, uint64_t now) const noexcept;
+  BucketMasks bucket_masks(uint32_t first, uint32_t live_word) const noexcept;
+  void prefetch_window(uint32_t home) const noexcept;
+  uint32_t window_bucket(uint32_t home, uint32_t i) const noexcept;  // i-th bucket of a window
   bool expired(const FlowEntry& e, uint64_t now) const noexcept;
   bool is_live(uint32_t slot) const noexcept;
-  uint32_t window_slot(uint32_t home, uint32_t i) const noexcept;
 
   // The offsets written beside FlowEntry's fields (checked here: a friend sees them).
-  static_assert(offsetof(FlowEntry, original_is_canonical_) == 38 &&
-                offsetof(FlowEntry, state_) == 39 && offsetof(FlowEntry, last_seen_) == 40 &&
-                offsetof(FlowEntry, generation_) == 48 &&
+  static_assert(offsetof(FlowEntry, last_seen_) == 40 && offsetof(FlowEntry, generation_) == 48 &&
                 offsetof(FlowEntry, egress_verdict_) == 52 &&
                 offsetof(FlowEntry, ingress_verdict_) == 56 &&
-                offsetof(FlowEntry, reserved_) == 60);
+                offsetof(FlowEntry, original_is_canonical_) == 60 &&
+                offsetof(FlowEntry, state_) == 61 && offsetof(FlowEntry, reserved_) == 62);
+
+  // Timeout classes, the indexes of timeout_ticks_ (TCP's are its CtState values).
+  static constexpr size_t kUdpTimeout = 3, kIcmpTimeout = 4, kOtherTimeout = 5;
+  static_assert(size_t(CtState::SynSent) == 0 && size_t(CtState::Established) == 1 &&
+                size_t(CtState::Closing) == 2);
 
   uint32_t buckets_;
   uint32_t hash_seed_;
@@ -241,5 +289,59 @@ class Conntrack {
   std::array<uint64_t, 6> timeout_ticks_;
   uint64_t seen_resolution_;  // ticks between two writes of last_seen
 };
+
+inline uint64_t Conntrack::timeout_ticks(const FlowEntry& e) const noexcept {
+  switch (e.key_.proto) {
+    case 6: {  // TCP: by state
+      const CtState s = e.state();
+      return timeout_ticks_[s == CtState::Open ? size_t(CtState::Established) : size_t(s)];
+    }
+    case 17:  // UDP
+      return timeout_ticks_[kUdpTimeout];
+    case 1:   // ICMP
+    case 58:  // ICMPv6
+      return timeout_ticks_[kIcmpTimeout];
+    default:
+      return timeout_ticks_[kOtherTimeout];
+  }
+}
+
+inline bool Conntrack::expired(const FlowEntry& e, uint64_t now) const noexcept {
+  // Another worker's clock may be a little ahead of ours: a last_seen after now is fresh.
+  const uint64_t last = e.last_seen();
+  return now > last && now - last >= timeout_ticks(e);
+}
+
+inline FlowMatch Conntrack::check(uint32_t index, uint32_t probe_word, bool key_is_canonical,
+                                  const FlowKey& key, uint64_t now) const noexcept {
+  FlowMatch match;
+  if (index >= capacity() ||
+      std::atomic_ref<uint32_t>(headers_[index]).load(std::memory_order_acquire) != probe_word) {
+    return match;  // emptied, removed, expired by the scan, or another connection's now
+  }
+  // Live with the key's signature (acquire: pairs with insert's store-release, so the key is
+  // written), and it stays so until this worker's next quiescent report: a slot is rewritten
+  // only after a grace period that starts once it has left Live. So the key compares as in
+  // lookup.
+  const FlowEntry& e = entries_[index];
+  const FlowKeyWords words = words_of(key);
+  const FlowKeyWords stored = words_of(e.key_);
+  const bool same =
+      key_is_canonical ? same_words(stored, words) : same_words_reversed(stored, words);
+  if (!same || expired(e, now)) {
+    return match;
+  }
+  match.index = index;
+  match.dir = (e.original_is_canonical_ != 0) != key_is_canonical ? FlowDir::Reply
+                                                                   : FlowDir::Original;
+  return match;
+}
+
+inline void Conntrack::prefetch_slot(uint32_t index) const noexcept {
+  if (index < capacity()) {
+    __builtin_prefetch(&headers_[index]);
+    __builtin_prefetch(&entries_[index]);
+  }
+}
 
 }  // namespace palisade::dataplane

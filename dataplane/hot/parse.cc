@@ -1,6 +1,11 @@
 #include "dataplane/hot/parse.h"
 
+#include <bit>
+#include <cstddef>
 #include <cstring>
+#include <type_traits>
+
+#include <rte_vect.h>
 
 namespace palisade::dataplane {
 
@@ -16,6 +21,37 @@ constexpr uint8_t kTcpFin = 0x01, kTcpSyn = 0x02, kTcpRst = 0x04;
 inline uint16_t read16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
 inline uint32_t read32(const uint8_t* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+}
+
+// Writes a port pair (host order) with one 4-byte store. The worker reads both ports at once
+// to build a conntrack key; two 2-byte stores would make that read wait for both to retire
+// instead of being forwarded from the store buffer (a dozen cycles a packet).
+template <size_t kFirst, size_t kSecond>
+inline void write_ports(ParsedPacket& out, uint16_t a, uint16_t b) {
+  static_assert(kSecond == kFirst + 2, "adjacent ports");
+  static_assert(std::endian::native == std::endian::little);
+  const uint32_t both = uint32_t{a} | uint32_t{b} << 16;
+  std::memcpy(reinterpret_cast<unsigned char*>(&out) + kFirst, &both, sizeof(both));
+}
+inline void set_ports(ParsedPacket& out, uint16_t sport, uint16_t dport) {
+  write_ports<offsetof(ParsedPacket, sport), offsetof(ParsedPacket, dport)>(out, sport, dport);
+}
+inline void set_inner_ports(ParsedPacket& out, uint16_t sport, uint16_t dport) {
+  write_ports<offsetof(ParsedPacket, inner_sport), offsetof(ParsedPacket, inner_dport)>(
+      out, sport, dport);
+}
+
+// Resets a ParsedPacket with 16-byte stores. For this 100-byte struct GCC emits `rep stosq`,
+// whose start-up alone costs about as much as the rest of an IPv4 TCP parse.
+inline void reset(ParsedPacket& out) {
+  constexpr size_t kVectors = sizeof(ParsedPacket) / 16;
+  auto* bytes = reinterpret_cast<unsigned char*>(&out);
+  const __m128i zero = _mm_setzero_si128();
+  for (size_t i = 0; i < kVectors; ++i) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(bytes + 16 * i), zero);
+  }
+  std::memset(bytes + 16 * kVectors, 0, sizeof(ParsedPacket) - 16 * kVectors);
+  static_assert(std::is_trivially_copyable_v<ParsedPacket>);
 }
 
 // RFC 1071: the one's complement sum of the header, checksum included, is all ones.
@@ -52,10 +88,10 @@ std::optional<Drop> parse_quoted_l4(const uint8_t* l4, uint32_t avail, ParsedPac
     return Drop::TruncatedL4;
   }
   if (p != icmp) {
-    out.inner_sport = read16(l4);
-    out.inner_dport = read16(l4 + 2);
+    set_inner_ports(out, read16(l4), read16(l4 + 2));
   } else if (l4[0] == 8 || l4[0] == 0 || l4[0] == 128 || l4[0] == 129) {
-    out.inner_sport = out.inner_dport = read16(l4 + 4);  // echo request/reply: identifier
+    const uint16_t id = read16(l4 + 4);  // echo request/reply: the identifier, both ports
+    set_inner_ports(out, id, id);
   }
   return std::nullopt;
 }
@@ -158,8 +194,7 @@ std::optional<Drop> parse_l4(const uint8_t* l4, uint32_t avail, bool first_fragm
         return Drop::ImpossibleTcpFlags;  // none at all, or two of SYN, FIN, RST
       }
       out.tcp_flags = flags;
-      out.sport = read16(l4);
-      out.dport = read16(l4 + 2);
+      set_ports(out, read16(l4), read16(l4 + 2));
       return std::nullopt;
     }
     case kUdp:
@@ -173,24 +208,21 @@ std::optional<Drop> parse_l4(const uint8_t* l4, uint32_t avail, bool first_fragm
       if (out.proto == kUdp && !out.fragment && (length < 8 || length > avail)) {
         return Drop::TruncatedL4;
       }
-      out.sport = read16(l4);
-      out.dport = read16(l4 + 2);
+      set_ports(out, read16(l4), read16(l4 + 2));
       return std::nullopt;
     }
     case kSctp:
       if (avail < 12) {
         return short_header;
       }
-      out.sport = read16(l4);
-      out.dport = read16(l4 + 2);
+      set_ports(out, read16(l4), read16(l4 + 2));
       return std::nullopt;
     case kIcmp:
     case kIcmpV6:
       if (avail < 8) {
         return short_header;
       }
-      out.sport = l4[0];  // type
-      out.dport = l4[1];  // code
+      set_ports(out, l4[0], l4[1]);  // type, code
       if (is_icmp_error(out.kind, out.proto, l4[0])) {
         return parse_quoted(l4 + 8, avail - 8, out);
       }
@@ -312,7 +344,7 @@ std::optional<Drop> parse_ipv6(const uint8_t* h, uint32_t avail, ParsedPacket& o
 }  // namespace
 
 std::optional<Drop> parse_packet(const uint8_t* data, uint32_t len, ParsedPacket& out) noexcept {
-  out = ParsedPacket{};
+  reset(out);
   if (len < 14) {
     return Drop::TruncatedL2;
   }
