@@ -47,6 +47,12 @@ policy::Result<std::unique_ptr<AdminServer>> AdminServer::start(const std::strin
   }
   std::unique_ptr<AdminServer> admin(new AdminServer());
   admin->install_routes();
+  // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which would let a second daemon
+  // on the node share the port (and the probes) with the first instead of failing.
+  admin->server_->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   const auto& [host, port] = *where;
   if (port == 0) {
     const int bound = admin->server_->bind_to_any_port(host);
@@ -67,6 +73,11 @@ policy::Result<std::unique_ptr<AdminServer>> AdminServer::start(const std::strin
   admin->server_->new_task_queue = [] { return new httplib::ThreadPool(2); };
   AdminServer* raw = admin.get();
   admin->thread_ = std::thread([raw] { raw->server_->listen_after_bind(); });
+  // httplib's stop() does nothing until the loop runs: wait for it, so that a server stopped
+  // right after it started cannot be left listening (and its thread never joined).
+  for (int i = 0; i < 5000 && !admin->server_->is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   return admin;
 }
 

@@ -2,7 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <sstream>
+#include <tuple>
 
 namespace palisade::control {
 
@@ -75,13 +77,17 @@ NodeSample sample_node(const std::string& node, const dataplane::Dataplane& dp,
   s.conntrack_capacity = dp.conntrack_capacity();
   if (const dataplane::Ruleset* rs = dp.current(); rs != nullptr && rs->counters) {
     const policy::CompiledPolicy& p = rs->policy;
+    // Several entries can name the same rule (one per policy set it is compiled into; one end
+    // of tier per set): they are added up under the name.
+    std::map<std::tuple<std::string, std::string, int32_t>, uint64_t> by_name;
     for (uint32_t v = 1; v < p.verdicts.size(); ++v) {
-      const uint64_t hits = rs->counters->total(v);
-      if (hits == 0) {
-        continue;
+      if (const uint64_t hits = rs->counters->total(v); hits != 0) {
+        by_name[{p.by_name({true, v}), verdict_kind_name(p.verdicts[v].kind), p.verdicts[v].rule}] +=
+            hits;
       }
-      s.verdicts.push_back(
-          {p.by_name({true, v}), verdict_kind_name(p.verdicts[v].kind), p.verdicts[v].rule, hits});
+    }
+    for (const auto& [key, hits] : by_name) {
+      s.verdicts.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key), hits});
     }
   }
   s.control = std::move(control);

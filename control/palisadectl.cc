@@ -1,5 +1,6 @@
 // palisadectl: the command-line tool of Palisade.
 //   palisadectl verify [--engine reference] [--quiet] FILE|DIR...
+//   palisadectl compile | stats | flows | policies ... (see kUsage)
 #include <boost/program_options.hpp>
 
 #include <algorithm>
@@ -7,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "control/admin_commands.h"
 #include "control/compiled_engine.h"
 #include "control/dataplane_engine.h"
 #include "control/command_line.h"
@@ -111,6 +113,15 @@ int main(int argc, char** argv) {
     }
     if (command == "compile") {
       return palisade::control::compile_command(args);
+    }
+    if (command == "stats") {
+      return palisade::control::stats_command(args);
+    }
+    if (command == "flows") {
+      return palisade::control::flows_command(args);
+    }
+    if (command == "policies") {
+      return palisade::control::policies_command(args);
     }
   } catch (const po::error& e) {
     std::cerr << "palisadectl " << command << ": " << e.what() << "\n";

@@ -28,7 +28,7 @@ struct KubeSourceOptions {
   int max_batch_ms = 1000;
 };
 
-class KubeSource : public PolicySource, private EventSink {
+class KubeSource : public PolicySource, public EventSink {
  public:
   KubeSource(const ClusterAccess& access, const KubeSourceOptions& options);
   ~KubeSource() override;
@@ -45,9 +45,11 @@ class KubeSource : public PolicySource, private EventSink {
 
   const std::vector<std::unique_ptr<Reflector>>& reflectors() const { return reflectors_; }
 
- private:
+  // EventSink: the reflectors deliver here (from their threads); tests deliver directly.
   void deliver(KindEvent event) override;
   void state_changed(size_t kind, ReflectorState state, const std::string& line) override;
+
+ private:
   void apply(KindEvent& event, Update& update);
   // Decodes one object and applies it; returns its key when it had one.
   std::optional<policy::ObjectKey> apply_object(nlohmann::json& object, Update& update);

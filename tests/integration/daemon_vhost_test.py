@@ -8,6 +8,8 @@ palisade-gen playing the pods over virtio-user from a second process.
    debounce window, and the flow it denies is now dropped while the others still pass.
 3. A manifest edited into an invalid object is rejected with its file and field, and
    generation 2 stays in force (fail-static): nothing changes for the traffic.
+4. The admin API answers /readyz, and `palisadectl stats` and `palisadectl flows` read the
+   counters and the judged connections of the running daemon through it.
 Usage: daemon_vhost_test.py PALISADE PALISADE_GEN SOURCE_ROOT"""
 import os
 import pathlib
@@ -18,6 +20,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 
 QUARANTINE = """apiVersion: projectcalico.org/v3
 kind: GlobalNetworkPolicy
@@ -39,6 +43,14 @@ def wait_for(log: pathlib.Path, pattern: str, seconds: float) -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+def admin_get(port: int, path: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
 
 
 def gen(palisade_gen: str, node: pathlib.Path, scenario: pathlib.Path) -> str:
@@ -64,12 +76,20 @@ def main() -> int:
         node.write_text(text)
         log = tmp / "daemon.log"
         with open(log, "w") as out:
-            daemon = subprocess.Popen([palisade, "--config", str(node), "--stats-interval", "0"],
+            daemon = subprocess.Popen([palisade, "--config", str(node), "--stats-interval", "0",
+                                       "--admin-listen", "127.0.0.1:0"],
                                       stdout=out, stderr=subprocess.STDOUT)
+        palisadectl = str(pathlib.Path(palisade).with_name("palisadectl"))
         try:
             if not wait_for(log, r"^palisade: generation 1 in force", 30):
                 failures.append("generation 1 never came in force")
                 raise RuntimeError
+            port = int(re.search(r"admin API on http://127\.0\.0\.1:(\d+)", log.read_text()).group(1))
+            # The view the admin API serves is refreshed at least once a second.
+            time.sleep(1.2)
+            status, body = admin_get(port, "/readyz")
+            if status != 200 or "generation 1" not in body:
+                failures.append(f"/readyz with generation 1 in force answered {status} {body!r}")
             first = gen(palisade_gen, node, scenario)
             print(first)
             if "exit 0" not in first or "10 flows as expected, 0 not" not in first:
@@ -77,6 +97,25 @@ def main() -> int:
             if not re.search(r"^flow: DENY .*10\.1\.3\.11:40000 .* -> 10\.2\.3\.31:5432 by default/\(end of tier\)",
                              log.read_text(), re.M):
                 failures.append("the daemon did not log the denied frontend -> database connection")
+
+            time.sleep(1.2)
+            stats = subprocess.run([palisadectl, "stats", "--admin", f"127.0.0.1:{port}"],
+                                   capture_output=True, text=True, timeout=20)
+            print(stats.stdout, stats.stderr)
+            if not re.search(r"^verdict default/\(end of tier\) \(end_of_tier_deny\): [1-9]",
+                             stats.stdout, re.M):
+                failures.append("palisadectl stats shows no hit on the end-of-tier deny")
+            if not re.search(r"^  drops: .*policy_denied [1-9]", stats.stdout, re.M):
+                failures.append("palisadectl stats shows no policy_denied drop")
+            flows = subprocess.run([palisadectl, "flows", "--admin", f"127.0.0.1:{port}"],
+                                   capture_output=True, text=True, timeout=20)
+            if not re.search(r"^DENY .*10\.1\.3\.11:40000 .* -> 10\.2\.3\.31:5432 by "
+                             r"default/\(end of tier\)", flows.stdout, re.M):
+                failures.append("palisadectl flows does not show the denied connection")
+            metrics = admin_get(port, "/metrics")[1]
+            if not re.search(r'^palisade_drops_total\{worker="0",reason="policy_denied"\} [1-9]',
+                             metrics, re.M):
+                failures.append("/metrics has no policy_denied drops")
 
             (policies / "quarantine.yaml").write_text(QUARANTINE)
             if not wait_for(log, r"^palisade: generation 2 in force", 10):
