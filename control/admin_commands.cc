@@ -206,6 +206,12 @@ int policies_command(const std::vector<std::string>& args) {
       "duration", po::value<double>()->default_value(0), "with --watch: stop after seconds")(
       "sync-timeout", po::value<double>()->default_value(60),
       "seconds to wait for the first complete view")(
+      "watch-timeout", po::value<int>()->default_value(300),
+      "seconds each watch asks the API server for (then it is resumed)")(
+      "read-timeout", po::value<int>()->default_value(0),
+      "seconds of silence that end a watch (0: the watch timeout + 30)")(
+      "missing-recheck", po::value<int>()->default_value(30),
+      "seconds between looks for a kind the API server does not serve")(
       "files", po::value<std::vector<std::string>>(), "a directory or file of manifests");
   const po::variables_map vm = parse_command_line(args, desc);
   std::unique_ptr<PolicySource> source;
@@ -216,7 +222,11 @@ int policies_command(const std::vector<std::string>& args) {
       std::cerr << "palisadectl policies: " << access.error().to_string() << "\n";
       return 2;
     }
-    source = std::make_unique<kube::KubeSource>(*access, kube::KubeSourceOptions{});
+    kube::KubeSourceOptions options;
+    options.reflector.watch_timeout_s = vm["watch-timeout"].as<int>();
+    options.reflector.read_timeout_s = vm["read-timeout"].as<int>();
+    options.reflector.missing_recheck_s = vm["missing-recheck"].as<int>();
+    source = std::make_unique<kube::KubeSource>(*access, options);
   } else if (vm.count("files") && vm["files"].as<std::vector<std::string>>().size() == 1) {
     source = std::make_unique<DirectorySource>(vm["files"].as<std::vector<std::string>>()[0]);
   } else {
@@ -236,7 +246,16 @@ int policies_command(const std::vector<std::string>& args) {
   std::set<policy::ObjectKey> shown;
   bool first = true;
   int rc = 0;
-  source->refresh();  // a directory is read here; the API's first events follow
+  auto print_update = [](const PolicySource::Update& u) {
+    for (const std::string& line : u.log) {
+      std::cout << "source: " << line << "\n";
+    }
+    for (const std::string& p : u.problems) {
+      std::cout << "rejected: " << p << "\n";
+    }
+    std::cout.flush();
+  };
+  print_update(source->refresh());  // a directory is read here; the API's first events follow
   while (g_interrupted == 0) {
     if (!source->synced()) {
       if (elapsed() > vm["sync-timeout"].as<double>()) {
@@ -245,9 +264,7 @@ int policies_command(const std::vector<std::string>& args) {
         return 1;
       }
       if (source->wait_for_change(200, 20) || source->pending()) {
-        for (const std::string& p : source->refresh().problems) {
-          std::cout << "rejected: " << p << "\n";
-        }
+        print_update(source->refresh());
       }
       continue;
     }
@@ -287,13 +304,7 @@ int policies_command(const std::vector<std::string>& args) {
     if (!changed) {
       break;
     }
-    PolicySource::Update u = source->refresh();
-    for (const std::string& line : u.log) {
-      std::cout << "source: " << line << "\n";
-    }
-    for (const std::string& p : u.problems) {
-      std::cout << "rejected: " << p << "\n";
-    }
+    print_update(source->refresh());
   }
   return rc;
 }

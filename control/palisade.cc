@@ -2,6 +2,7 @@
 //   palisade --config node.yaml [--check] [--duration SECONDS] [--no-flow-log]
 #include <boost/program_options.hpp>
 
+#include <csignal>
 #include <iostream>
 
 #include "control/daemon.h"
@@ -10,6 +11,9 @@
 namespace po = boost::program_options;
 
 int main(int argc, char** argv) {
+  // A peer that closes a TLS connection must be an error on that connection, not SIGPIPE
+  // killing the process (OpenSSL writes with write(2), without MSG_NOSIGNAL).
+  std::signal(SIGPIPE, SIG_IGN);
   po::options_description desc("usage: palisade --config FILE [options]");
   desc.add_options()("help,h", "this help")("config,c", po::value<std::string>(), "the node file")(
       "check", po::bool_switch(), "validate the node file, print the plan, and exit")(

@@ -4,6 +4,7 @@
 #include <boost/program_options.hpp>
 
 #include <algorithm>
+#include <csignal>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -101,6 +102,9 @@ int verify(const std::vector<std::string>& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A peer that closes a TLS connection must be an error on that connection, not SIGPIPE
+  // killing the process (OpenSSL writes with write(2), without MSG_NOSIGNAL).
+  std::signal(SIGPIPE, SIG_IGN);
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     std::cout << kUsage;
     return argc < 2 ? 2 : 0;
