@@ -112,8 +112,16 @@ EndpointTable::~EndpointTable() {
   rte_hash_free(v6_);
 }
 
-void EndpointTable::lookup_v4(const rte_be32_t* const* addrs, uint32_t n,
-                              EndpointSets* out) const {
+namespace {
+
+// Where answer i goes: out + i, or *(out + i).
+EndpointSets& at(EndpointSets* out, uint32_t i) { return out[i]; }
+EndpointSets& at(EndpointSets* const* out, uint32_t i) { return *out[i]; }
+
+}  // namespace
+
+template <typename Out>
+void EndpointTable::lookup_v4_into(const rte_be32_t* const* addrs, uint32_t n, Out out) const {
   uint32_t ips[RTE_HASH_LOOKUP_BULK_MAX];
   uint32_t hops[RTE_HASH_LOOKUP_BULK_MAX];
   for (uint32_t i = 0; i < n; ++i) {
@@ -121,19 +129,39 @@ void EndpointTable::lookup_v4(const rte_be32_t* const* addrs, uint32_t n,
   }
   rte_lpm_lookup_bulk(v4_, ips, hops, n);
   for (uint32_t i = 0; i < n; ++i) {
-    out[i] = (hops[i] & RTE_LPM_LOOKUP_SUCCESS) != 0 ? sets_[hops[i] & 0x00ffffff]
-                                                     : EndpointSets{};
+    at(out, i) = (hops[i] & RTE_LPM_LOOKUP_SUCCESS) != 0 ? sets_[hops[i] & 0x00ffffff]
+                                                         : EndpointSets{};
   }
 }
 
-void EndpointTable::lookup_v6(const uint8_t* const* addrs, uint32_t n, EndpointSets* out) const {
+template <typename Out>
+void EndpointTable::lookup_v6_into(const uint8_t* const* addrs, uint32_t n, Out out) const {
   void* data[RTE_HASH_LOOKUP_BULK_MAX];
   uint64_t hits = 0;
   rte_hash_lookup_bulk_data(v6_, const_cast<const void**>(reinterpret_cast<const void* const*>(addrs)),
                             n, &hits, data);
   for (uint32_t i = 0; i < n; ++i) {
-    out[i] = (hits >> i) & 1 ? unpack(data[i]) : EndpointSets{};
+    at(out, i) = (hits >> i) & 1 ? unpack(data[i]) : EndpointSets{};
   }
+}
+
+void EndpointTable::lookup_v4(const rte_be32_t* const* addrs, uint32_t n,
+                              EndpointSets* out) const {
+  lookup_v4_into(addrs, n, out);
+}
+
+void EndpointTable::lookup_v6(const uint8_t* const* addrs, uint32_t n, EndpointSets* out) const {
+  lookup_v6_into(addrs, n, out);
+}
+
+void EndpointTable::lookup_v4(const rte_be32_t* const* addrs, uint32_t n,
+                              EndpointSets* const* out) const {
+  lookup_v4_into(addrs, n, out);
+}
+
+void EndpointTable::lookup_v6(const uint8_t* const* addrs, uint32_t n,
+                              EndpointSets* const* out) const {
+  lookup_v6_into(addrs, n, out);
 }
 
 EndpointSets EndpointTable::lookup(const policy::IpAddr& ip) const {

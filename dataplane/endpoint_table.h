@@ -44,10 +44,18 @@ class EndpointTable {
   void lookup_v4(const rte_be32_t* const* addrs, uint32_t n, EndpointSets* out) const;
   // n IPv6 addresses (16 bytes each, network order).
   void lookup_v6(const uint8_t* const* addrs, uint32_t n, EndpointSets* out) const;
+  // The same, each answer written where out[i] points (a worker's per-packet state), with no
+  // copy in between.
+  void lookup_v4(const rte_be32_t* const* addrs, uint32_t n, EndpointSets* const* out) const;
+  void lookup_v6(const uint8_t* const* addrs, uint32_t n, EndpointSets* const* out) const;
   EndpointSets lookup(const policy::IpAddr& ip) const;
 
  private:
   EndpointTable() = default;
+  template <typename Out>
+  void lookup_v4_into(const rte_be32_t* const* addrs, uint32_t n, Out out) const;
+  template <typename Out>
+  void lookup_v6_into(const uint8_t* const* addrs, uint32_t n, Out out) const;
   rte_lpm* v4_ = nullptr;    // next hop: index into sets_
   rte_hash* v6_ = nullptr;   // data: both set ids
   std::vector<EndpointSets> sets_;

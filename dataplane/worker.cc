@@ -28,6 +28,17 @@ bool not_routable(const ParsedPacket& p) {
   return p.dst[0] == 0xff || (p.dst[0] == 0xfe && (p.dst[1] & 0xc0) == 0x80);
 }
 
+// Two MAC addresses compared as a 4-byte and a 2-byte word (memcmp of 6 bytes is a call).
+bool same_mac(const uint8_t* a, const uint8_t* b) {
+  uint32_t a4, b4;
+  uint16_t a2, b2;
+  std::memcpy(&a4, a, 4);
+  std::memcpy(&b4, b, 4);
+  std::memcpy(&a2, a + 4, 2);
+  std::memcpy(&b2, b + 4, 2);
+  return ((a4 ^ b4) | static_cast<uint32_t>(a2 ^ b2)) == 0;
+}
+
 // One address of a parsed packet as a key's two address words. An IPv4 address is read with
 // the 4-byte width the parser wrote it with and widened in a register: a wider read spanning
 // the parser's narrower writes would wait for them (a failed store-to-load forward).
@@ -45,8 +56,8 @@ void address_words(bool v4, const uint8_t* a, uint64_t& hi, uint64_t& lo) {
 
 // A conntrack key, built as words and stored whole; ICMP queries and their replies share one
 // (the type is not part of it: an echo reply must find its request).
-FlowKey make_key(const ParsedPacket& p, uint8_t proto, const uint8_t* src, const uint8_t* dst,
-                 uint16_t sport, uint16_t dport) {
+void make_key(const ParsedPacket& p, uint8_t proto, const uint8_t* src, const uint8_t* dst,
+              uint16_t sport, uint16_t dport, FlowKey& out) {
   const bool v4 = p.kind == L3Kind::Ipv4;
   FlowKeyWords k;
   address_words(v4, src, k.w[0], k.w[1]);
@@ -56,14 +67,16 @@ FlowKey make_key(const ParsedPacket& p, uint8_t proto, const uint8_t* src, const
   }
   k.w[4] = uint64_t{sport} | uint64_t{dport} << 16 | uint64_t{v4 ? 4u : 6u} << 32 |
            uint64_t{proto} << 40;
-  return key_of_words(k);
+  store_words(out, k);
 }
 
 // The packet's own connection, or for an ICMP error the one it quotes (as it was sent).
-FlowKey key_of(const ParsedPacket& p) {
-  return p.icmp_error
-             ? make_key(p, p.inner_proto, p.inner_src, p.inner_dst, p.inner_sport, p.inner_dport)
-             : make_key(p, p.proto, p.src, p.dst, p.sport, p.dport);
+void key_of(const ParsedPacket& p, FlowKey& out) {
+  if (p.icmp_error) {
+    make_key(p, p.inner_proto, p.inner_src, p.inner_dst, p.inner_sport, p.inner_dport, out);
+  } else {
+    make_key(p, p.proto, p.src, p.dst, p.sport, p.dport, out);
+  }
 }
 
 }  // namespace
@@ -292,12 +305,15 @@ uint32_t Worker::parse_and_guard(const Ruleset& rs, uint16_t in_port, uint8_t* l
       }
       const auto* eth = reinterpret_cast<const rte_ether_hdr*>(frame);
       const bool owns = pp.kind == L3Kind::Ipv4 ? guard.owns_v4(pp.src) : guard.owns_v6(pp.src);
-      if (std::memcmp(eth->src_addr.addr_bytes, guard.mac.data(), 6) != 0 || !owns) {
+      if (!same_mac(eth->src_addr.addr_bytes, guard.mac.data()) || !owns) {
         drop(p.m, Drop::SpoofedSource);
         continue;
       }
     }
-    p.key = key_of(pp);
+    key_of(pp, p.key);
+    // The flow cache's set now, so that its line arrives while the rest of the burst parses.
+    p.cache_hash = FlowCache::hash(p.key);
+    flow_cache_->prefetch(p.cache_hash);
     live[kept++] = live[j];
   }
   return kept;
@@ -312,11 +328,12 @@ uint32_t Worker::track(const Ruleset& rs, uint8_t* live, uint32_t n, uint64_t no
   FlowCache& cache = *flow_cache_;
   uint8_t look[kBurst];
   uint32_t n_look = 0;
-  // a. Later fragments take their datagram's verdict; the others' cache sets are prefetched.
+  // a. Later fragments take their datagram's verdict; the others get the flow cache's
+  //    candidate slot (its set was prefetched while parsing), prefetched for the check.
   for (uint32_t j = 0; j < n; ++j) {
     Packet& p = burst[live[j]];
     p.later_fragment = p.parsed.fragment && !p.parsed.first_fragment;
-    if (p.later_fragment) {
+    if (__builtin_expect(p.later_fragment, 0)) {
       const FragmentTable::Verdict v = fragments_->on_later(p.parsed, now);
       if (v.drop || !v.allowed) {
         drop(p.m, v.drop.value_or(Drop::PolicyDenied));
@@ -324,15 +341,9 @@ uint32_t Worker::track(const Ruleset& rs, uint8_t* live, uint32_t n, uint64_t no
       }
       continue;
     }
-    p.cache_hash = FlowCache::hash(p.key);
-    cache.prefetch(p.cache_hash);
-    look[n_look++] = live[j];
-  }
-  // b. The cache's candidates, their slots prefetched for the check.
-  for (uint32_t j = 0; j < n_look; ++j) {
-    Packet& p = burst[look[j]];
     p.cached = cache.find(p.cache_hash);
     ct.prefetch_slot(p.cached.slot);
+    look[n_look++] = live[j];
   }
   // c. Each candidate checked as lookup would check it; what the cache did not answer goes
   //    to the table, in one burst lookup.
@@ -444,20 +455,13 @@ uint32_t Worker::locate(const Ruleset& rs, bool pod_port, uint8_t* live, uint32_
       v6_out[n6++] = &p.dst_sets;
     }
   }
-  EndpointSets found[RTE_HASH_LOOKUP_BULK_MAX];
   for (uint32_t at = 0; at < n4; at += RTE_HASH_LOOKUP_BULK_MAX) {
-    const uint32_t k = std::min<uint32_t>(RTE_HASH_LOOKUP_BULK_MAX, n4 - at);
-    rs.endpoints->lookup_v4(v4 + at, k, found);
-    for (uint32_t j = 0; j < k; ++j) {
-      *v4_out[at + j] = found[j];
-    }
+    rs.endpoints->lookup_v4(v4 + at, std::min<uint32_t>(RTE_HASH_LOOKUP_BULK_MAX, n4 - at),
+                            v4_out + at);
   }
   for (uint32_t at = 0; at < n6; at += RTE_HASH_LOOKUP_BULK_MAX) {
-    const uint32_t k = std::min<uint32_t>(RTE_HASH_LOOKUP_BULK_MAX, n6 - at);
-    rs.endpoints->lookup_v6(v6 + at, k, found);
-    for (uint32_t j = 0; j < k; ++j) {
-      *v6_out[at + j] = found[j];
-    }
+    rs.endpoints->lookup_v6(v6 + at, std::min<uint32_t>(RTE_HASH_LOOKUP_BULK_MAX, n6 - at),
+                            v6_out + at);
   }
   Conntrack& ct = *setup_.conntrack;
   uint32_t kept = 0;

@@ -248,7 +248,7 @@ uint32_t Conntrack::insert_probed(const FlowKey& original, const FlowProbe& p,
         continue;  // another worker took it first
       }
       FlowEntry& e = entries_[slot];
-      std::memcpy(&e.key_, canonical.w, sizeof(e.key_));
+      store_words(e.key_, canonical);
       std::atomic_ref<uint64_t>(e.last_seen_).store(now, std::memory_order_relaxed);
       std::atomic_ref<uint32_t>(e.generation_).store(generation, std::memory_order_relaxed);
       std::atomic_ref<uint32_t>(e.egress_verdict_).store(egress_verdict, std::memory_order_relaxed);
