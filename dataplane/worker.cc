@@ -91,7 +91,6 @@ struct Worker::Packet {
   FlowCache::Hit cached;     // the flow cache's candidate slot
   FlowMatch match;           // conntrack: the connection and the direction of this packet
   FlowProbe probe;           // set when the table was searched (a miss of the flow cache)
-  bool later_fragment = false;  // follows its datagram's first fragment, allowed
   bool judge = false;        // classify against the current generation
   bool seen = false;         // an established connection's packet, to record once checked
   bool allowed = false;      // judged packets: the outcome of both sides
@@ -224,9 +223,13 @@ void Worker::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint64_t now
     }
     Tally tally;
     uint32_t k = parse_and_guard(*rs, in_port, live, n, tally);
-    k = track(*rs, live, k, now, tally);
-    k = locate(*rs, setup_.roles->ports[in_port].pod, live, k, now);
-    k = judge(*rs, in_port, live, k, now, tally);
+    track(*rs, live, k, now, tally);
+    uint8_t judged[kBurst];
+    uint32_t n_judged = 0;
+    k = locate(*rs, setup_.roles->ports[in_port].pod, live, k, now, judged, n_judged);
+    if (n_judged != 0) {
+      k = judge(*rs, in_port, live, k, judged, n_judged, now, tally);
+    }
     route(*rs, live, k, now);
     counters_.conntrack_hits += tally.conntrack_hits;
     counters_.classified += tally.classified;
@@ -320,9 +323,10 @@ uint32_t Worker::parse_and_guard(const Ruleset& rs, uint16_t in_port, uint8_t* l
 }
 
 // 2. Connections: later fragments follow their first; the rest are looked up, in the flow
-//    cache first (a candidate slot, checked against the table), then in the table.
-uint32_t Worker::track(const Ruleset& rs, uint8_t* live, uint32_t n, uint64_t now,
-                       Tally& tally) noexcept {
+//    cache first (a candidate slot, checked against the table), then in the table. A packet
+//    dropped here gets m = nullptr; locate() drops it from `live`.
+void Worker::track(const Ruleset& rs, const uint8_t* live, uint32_t n, uint64_t now,
+                   Tally& tally) noexcept {
   Packet* burst = burst_.get();
   Conntrack& ct = *setup_.conntrack;
   FlowCache& cache = *flow_cache_;
@@ -332,20 +336,20 @@ uint32_t Worker::track(const Ruleset& rs, uint8_t* live, uint32_t n, uint64_t no
   //    candidate slot (its set was prefetched while parsing), prefetched for the check.
   for (uint32_t j = 0; j < n; ++j) {
     Packet& p = burst[live[j]];
-    p.later_fragment = p.parsed.fragment && !p.parsed.first_fragment;
-    if (__builtin_expect(p.later_fragment, 0)) {
+    p.judge = p.seen = false;
+    if (__builtin_expect(p.parsed.fragment && !p.parsed.first_fragment, 0)) {
       const FragmentTable::Verdict v = fragments_->on_later(p.parsed, now);
       if (v.drop || !v.allowed) {
         drop(p.m, v.drop.value_or(Drop::PolicyDenied));
-        p.m = nullptr;  // done: skipped below
+        p.m = nullptr;
       }
-      continue;
+      continue;  // allowed: routed like its first fragment, no conntrack
     }
     p.cached = cache.find(p.cache_hash);
     ct.prefetch_slot(p.cached.slot);
     look[n_look++] = live[j];
   }
-  // c. Each candidate checked as lookup would check it; what the cache did not answer goes
+  // b. Each candidate checked as lookup would check it; what the cache did not answer goes
   //    to the table, in one burst lookup.
   const FlowKey* keys[kBurst];
   uint8_t missed[kBurst];
@@ -359,6 +363,8 @@ uint32_t Worker::track(const Ruleset& rs, uint8_t* live, uint32_t n, uint64_t no
     if (p.match.index == kNoFlow) {
       keys[n_missed] = &p.key;
       missed[n_missed++] = look[j];
+    } else {
+      on_connection(rs, p, tally);
     }
   }
   if (n_missed != 0) {
@@ -372,72 +378,66 @@ uint32_t Worker::track(const Ruleset& rs, uint8_t* live, uint32_t n, uint64_t no
       if (p.match.index != kNoFlow) {
         cache.fill(p.cache_hash, p.match.index, p.probe);
       }
+      on_connection(rs, p, tally);
     }
   }
-  // d. What each packet's connection, or its absence, means; in burst order.
-  const bool rejudge = setup_.rejudge_established;
-  const auto generation = static_cast<uint32_t>(rs.generation);
-  uint32_t kept = 0;
-  for (uint32_t j = 0; j < n; ++j) {
-    Packet& p = burst[live[j]];
-    if (p.m == nullptr) {
-      continue;
+}
+
+// What a looked-up packet's connection, or its absence, means.
+void Worker::on_connection(const Ruleset& rs, Packet& p, Tally& tally) noexcept {
+  const ParsedPacket& pp = p.parsed;
+  if (__builtin_expect(pp.icmp_error, 0)) {
+    // Passes only for a connection that exists, and only towards the host that sent the
+    // quoted packet: a pod must not forge errors about other pods' connections.
+    const size_t alen = pp.kind == L3Kind::Ipv4 ? 4 : 16;
+    if (p.match.index == kNoFlow || std::memcmp(pp.dst, pp.inner_src, alen) != 0) {
+      drop(p.m, Drop::IcmpErrorNoConnection);
+      p.m = nullptr;
     }
-    p.judge = p.seen = false;
-    if (p.later_fragment) {
-      live[kept++] = live[j];
-      continue;
-    }
-    const ParsedPacket& pp = p.parsed;
-    if (pp.icmp_error) {
-      // Passes only for a connection that exists, and only towards the host that sent the
-      // quoted packet: a pod must not forge errors about other pods' connections.
-      const size_t alen = pp.kind == L3Kind::Ipv4 ? 4 : 16;
-      if (p.match.index == kNoFlow || std::memcmp(pp.dst, pp.inner_src, alen) != 0) {
-        drop(p.m, Drop::IcmpErrorNoConnection);
-      } else {
-        live[kept++] = live[j];
-      }
-      continue;
-    }
-    if (p.match.index == kNoFlow) {
-      // Only a SYN opens a TCP connection, and only a request an ICMP exchange: a reply
-      // to nothing is not judged as a new flow (it would pass where its request was denied).
-      const bool tcp_not_syn = pp.proto == 6 && (pp.tcp_flags & 0x12) != 0x02;
-      const bool echo_reply = is_icmp(pp.proto) && (pp.sport == 0 || pp.sport == 129);
-      if (tcp_not_syn || echo_reply) {
-        drop(p.m, Drop::NoConnection);
-        continue;
-      }
-      p.judge = true;
-      live[kept++] = live[j];
-      continue;
-    }
-    ++tally.conntrack_hits;
-    if (rejudge && ct.entry(p.match.index).generation() != generation) {
-      p.judge = true;  // a newer generation: the connection is judged again
-      ++tally.rejudged;
-    } else {
-      p.seen = true;  // conntrack learns of it once its source has been checked (stage 3)
-    }
-    live[kept++] = live[j];
+    return;
   }
-  return kept;
+  if (p.match.index == kNoFlow) {
+    // Only a SYN opens a TCP connection, and only a request an ICMP exchange: a reply to
+    // nothing is not judged as a new flow (it would pass where its request was denied).
+    const bool tcp_not_syn = pp.proto == 6 && (pp.tcp_flags & 0x12) != 0x02;
+    const bool echo_reply = is_icmp(pp.proto) && (pp.sport == 0 || pp.sport == 129);
+    if (tcp_not_syn || echo_reply) {
+      drop(p.m, Drop::NoConnection);
+      p.m = nullptr;
+      return;
+    }
+    p.judge = true;
+    return;
+  }
+  ++tally.conntrack_hits;
+  if (setup_.rejudge_established &&
+      setup_.conntrack->entry(p.match.index).generation() !=
+          static_cast<uint32_t>(rs.generation)) {
+    p.judge = true;  // a newer generation: the connection is judged again
+    ++tally.rejudged;
+  } else {
+    p.seen = true;  // conntrack learns of it once its source has been checked (stage 3)
+  }
 }
 
 // 3. Where each address is: the destination's local port (every packet, for routing);
 //    policy sets for what is judged; and, on the uplink, whether the source claims a local
 //    pod's address (a pod port's guard has already checked its sources).
 uint32_t Worker::locate(const Ruleset& rs, bool pod_port, uint8_t* live, uint32_t n,
-                        uint64_t now) noexcept {
+                        uint64_t now, uint8_t* judged, uint32_t& n_judged) noexcept {
   Packet* burst = burst_.get();
   const rte_be32_t* v4[kBurst * 2];
   const uint8_t* v6[kBurst * 2];
   EndpointSets* v4_out[kBurst * 2];
   EndpointSets* v6_out[kBurst * 2];
   uint32_t n4 = 0, n6 = 0;
+  uint32_t alive = 0;
   for (uint32_t j = 0; j < n; ++j) {
     Packet& p = burst[live[j]];
+    if (p.m == nullptr) {
+      continue;  // dropped by track()
+    }
+    live[alive++] = live[j];
     const bool need_src = p.judge || !pod_port;
     if (p.parsed.kind == L3Kind::Ipv4) {
       if (need_src) {
@@ -465,7 +465,7 @@ uint32_t Worker::locate(const Ruleset& rs, bool pod_port, uint8_t* live, uint32_
   }
   Conntrack& ct = *setup_.conntrack;
   uint32_t kept = 0;
-  for (uint32_t j = 0; j < n; ++j) {
+  for (uint32_t j = 0; j < alive; ++j) {
     Packet& p = burst[live[j]];
     if (!pod_port && p.src_sets.port != EndpointSets::kRemote) {
       drop(p.m, Drop::SpoofedSource);  // a local pod's address arriving from the uplink
@@ -473,6 +473,9 @@ uint32_t Worker::locate(const Ruleset& rs, bool pod_port, uint8_t* live, uint32_
     }
     if (p.seen) {
       ct.seen(p.match.index, p.match.dir, p.parsed.tcp_flags, now);
+    }
+    if (p.judge) {
+      judged[n_judged++] = live[j];
     }
     live[kept++] = live[j];
   }
@@ -482,18 +485,9 @@ uint32_t Worker::locate(const Ruleset& rs, bool pod_port, uint8_t* live, uint32_
 // 4. Classify what must be judged: the source's egress and the destination's ingress,
 //    one classify call per family for the whole burst; then insert, refresh or cut.
 uint32_t Worker::judge(const Ruleset& rs, uint16_t in_port, uint8_t* live, uint32_t n,
-                       uint64_t now, Tally& tally) noexcept {
+                       const uint8_t* judged, uint32_t n_judged, uint64_t now,
+                       Tally& tally) noexcept {
   Packet* burst = burst_.get();
-  uint8_t judged[kBurst];
-  uint32_t n_judged = 0;
-  for (uint32_t j = 0; j < n; ++j) {
-    if (burst[live[j]].judge) {
-      judged[n_judged++] = live[j];
-    }
-  }
-  if (n_judged == 0) {
-    return n;  // nothing to judge: every packet goes on
-  }
   AclKeyV4 keys4[kBurst * 2];
   AclKeyV6 keys6[kBurst * 2];
   const uint8_t* ptr4[kBurst * 2];

@@ -89,15 +89,17 @@ class Worker {
   struct Packet;  // per-packet state of one burst (worker.cc)
   struct Tally;   // one burst's counts, added to counters_ once (worker.cc)
   // Stages of process(), in order; each takes the burst's packets still in play (`live`,
-  // indexes into burst_) and leaves in `live` those that go on.
+  // indexes into burst_) and leaves in `live` those that go on (track marks its drops, and
+  // locate leaves them out; locate lists the packets judge must judge).
   uint32_t parse_and_guard(const Ruleset& rs, uint16_t in_port, uint8_t* live, uint32_t n,
                            Tally& tally) noexcept;
-  uint32_t track(const Ruleset& rs, uint8_t* live, uint32_t n, uint64_t now,
-                 Tally& tally) noexcept;
-  uint32_t locate(const Ruleset& rs, bool pod_port, uint8_t* live, uint32_t n,
-                  uint64_t now) noexcept;
-  uint32_t judge(const Ruleset& rs, uint16_t in_port, uint8_t* live, uint32_t n, uint64_t now,
-                 Tally& tally) noexcept;
+  void track(const Ruleset& rs, const uint8_t* live, uint32_t n, uint64_t now,
+             Tally& tally) noexcept;
+  void on_connection(const Ruleset& rs, Packet& p, Tally& tally) noexcept;
+  uint32_t locate(const Ruleset& rs, bool pod_port, uint8_t* live, uint32_t n, uint64_t now,
+                  uint8_t* judged, uint32_t& n_judged) noexcept;
+  uint32_t judge(const Ruleset& rs, uint16_t in_port, uint8_t* live, uint32_t n,
+                 const uint8_t* judged, uint32_t n_judged, uint64_t now, Tally& tally) noexcept;
   void route(const Ruleset& rs, const uint8_t* live, uint32_t n, uint64_t now) noexcept;
 
   void drop(rte_mbuf* m, Drop why) noexcept;
