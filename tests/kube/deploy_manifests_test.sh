@@ -3,7 +3,8 @@
 #   1. every manifest passes kubectl's client-side validation;
 #   2. the CRDs apply and become Established, and the rest passes the server's validation and
 #      admission (--dry-run=server: privileged pods, hugepages, system-node-critical);
-#   3. the ClusterRole gives the DaemonSet's service account get/list/watch on exactly what
+#   3. the ConfigMap's node file passes `palisade --check` (when Palisade is built);
+#   4. the ClusterRole gives the DaemonSet's service account get/list/watch on exactly what
 #      Palisade reads, and nothing more (kubectl auth can-i, answered by the server's RBAC).
 # The first run builds the API server (several minutes); later runs take about 15 s.
 set -euo pipefail
@@ -57,6 +58,22 @@ expect_ok "CRDs Established" wait --for condition=established --timeout=60s -f "
 # exist for real first (NamespaceLifecycle admission refuses objects in a missing one).
 expect_ok "namespace applied" apply -f "$deploy/00-namespace.yaml"
 expect_ok "manifests (--dry-run=server)" apply --dry-run=server -f "$deploy/"
+
+step "the node file in the ConfigMap"
+# The daemon's own parser, as the DaemonSet would run it (NODE_NAME from the downward API).
+palisade=${PALISADE:-$repo/build/control/palisade}
+if [ -x "$palisade" ]; then
+  k create --dry-run=client -f "$deploy/40-configmap.yaml" -o jsonpath='{.data.node\.yaml}' \
+    >"$dir/node.yaml"
+  if out=$(NODE_NAME=node-1.example.com "$palisade" --check --config "$dir/node.yaml" 2>&1); then
+    echo "ok: palisade --check accepts it"
+  else
+    fail "palisade --check rejects the ConfigMap's node file"
+    while IFS= read -r line; do echo "    $line"; done <<<"$out"
+  fi
+else
+  echo "skipped: no $palisade (build Palisade, or set PALISADE)"
+fi
 
 step "RBAC of system:serviceaccount:palisade-system:palisade"
 expect_ok "service account, ClusterRole and binding applied" apply \
