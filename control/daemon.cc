@@ -144,14 +144,17 @@ class Daemon {
     for (const std::string& problem : u.problems) {
       std::cout << "palisade: rejected: " << problem << "\n";
     }
-    unpublished_.insert(unpublished_.end(), u.arrivals.begin(), u.arrivals.end());
+    if (u.changed) {
+      unpublished_.insert(unpublished_.end(), u.arrivals.begin(), u.arrivals.end());
+      pending_change_ = true;
+    }
     if (!source_->synced()) {
       std::cout.flush();
       return;  // nothing is compiled from a partial view
     }
-    if (unpublished_.empty() && generation_ != 0) {
+    if (!pending_change_ && generation_ != 0) {
       std::cout.flush();
-      return;  // only log lines came
+      return;  // nothing in force changed (log lines, a relist of the same objects)
     }
     policy::SnapshotBuild build = policy::build_snapshot(source_->store().objects());
     for (const policy::Error& e : build.errors) {
@@ -187,6 +190,7 @@ class Daemon {
       event_to_enforcement_.record(std::chrono::duration<double>(in_force - arrived).count());
     }
     unpublished_.clear();
+    pending_change_ = false;
     std::cout << "palisade: generation " << generation_ << " in force: " << u.summary << "; "
               << build.snapshot->endpoints.size() << " endpoints, "
               << build.snapshot->policies.size() << " policies, " << rules << " rules in " << sets
@@ -273,11 +277,15 @@ class Daemon {
   void note_health() {
     const bool healthy = source_->healthy();
     if (healthy != was_healthy_ && source_->synced()) {
-      std::cout << "palisade: policy source " << (healthy ? "back in sync" : "lost") << ": "
+      std::cout << "palisade: policy source "
+                << (!healthy ? "lost" : ever_healthy_ ? "back in sync" : "in sync") << ": "
                 << source_->state() << "\n";
       std::cout.flush();
+      ever_healthy_ = ever_healthy_ || healthy;
     }
-    was_healthy_ = healthy;
+    if (source_->synced()) {
+      was_healthy_ = healthy;
+    }
   }
 
   ControlPlaneSample control_sample() const {
@@ -337,8 +345,10 @@ class Daemon {
   uint64_t published_ = 0;
   uint64_t compile_failures_ = 0;
   double last_build_s_ = 0;
-  bool was_healthy_ = true;
+  bool was_healthy_ = false;   // as last logged
+  bool ever_healthy_ = false;
   std::vector<Clock::time_point> unpublished_;  // arrivals of events not yet in force
+  bool pending_change_ = false;                 // the store changed since the last publish
   LatencyHistogram event_to_enforcement_;
   std::map<std::string, std::string> bound_;  // port -> pod ("" none, "?..." contested)
 };

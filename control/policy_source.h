@@ -24,6 +24,7 @@ class PolicySource {
     std::vector<std::string> problems;  // one line per rejected or kept-last-good object
     std::vector<std::string> log;       // what else happened (a kind found missing, ...)
     std::vector<Clock::time_point> arrivals;  // when each event applied here arrived
+    bool changed = true;  // what is in force changed (false: e.g. a relist of the same objects)
   };
 
   virtual ~PolicySource() = default;

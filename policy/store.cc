@@ -32,6 +32,7 @@ ObjectStore::Report ObjectStore::apply(Decoded decoded) {
     invalid_.erase(key);
     const bool existed = good_.contains(key);
     good_.insert_or_assign(key, std::move(obj));
+    ++version_;
     return {existed ? Outcome::Updated : Outcome::Added, key, std::nullopt};
   }
   const Error& error = decoded.object.error();
@@ -47,7 +48,11 @@ ObjectStore::Report ObjectStore::apply(Decoded decoded) {
 
 ObjectStore::Report ObjectStore::remove(const ObjectKey& key) {
   const bool had_invalid = invalid_.erase(key) > 0;
-  if (good_.erase(key) > 0 || had_invalid) {
+  if (good_.erase(key) > 0) {
+    ++version_;
+    return {Outcome::Deleted, key, std::nullopt};
+  }
+  if (had_invalid) {
     return {Outcome::Deleted, key, std::nullopt};
   }
   return {Outcome::NotFound, key, std::nullopt};

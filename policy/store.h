@@ -35,10 +35,14 @@ class ObjectStore {
   // Objects whose latest version is invalid, with that version's error.
   const std::map<ObjectKey, Error>& invalid() const { return invalid_; }
   size_t size() const { return good_.size(); }
+  // Moves whenever what is in force changes (an object added, replaced or deleted), so that
+  // a caller can tell a batch of updates that changed nothing (a relist) from one that did.
+  uint64_t version() const { return version_; }
 
  private:
   std::map<ObjectKey, Object> good_;
   std::map<ObjectKey, Error> invalid_;
+  uint64_t version_ = 0;
 };
 
 const char* outcome_name(ObjectStore::Outcome o);

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  g++ meson ninja-build pkg-config python3
+  g++ meson ninja-build pkg-config python3 python3-yaml
   libdpdk-dev dpdk-dev           # DPDK 22.11: rte_acl, ethdev; dpdk-testpmd, dpdk-test-acl
   libhyperscan-dev               # L7 pattern matching
   libyaml-cpp-dev                # manifests and node files (YAML and JSON)

@@ -13,6 +13,7 @@ KubeSource::KubeSource(const ClusterAccess& access, const KubeSourceOptions& opt
   unhealthy_since_.assign(kinds, Clock::now());
   known_.resize(kinds);
   listed_.assign(kinds, false);
+  applied_versions_.resize(kinds);
 }
 
 KubeSource::~KubeSource() {
@@ -77,13 +78,43 @@ bool KubeSource::wait_for_change(int timeout_ms, int debounce_ms) {
   return true;
 }
 
-std::optional<policy::ObjectKey> KubeSource::apply_object(nlohmann::json& object, Update& update) {
+namespace {
+
+// "namespace/name" and resourceVersion of an API object ("" when absent).
+std::pair<std::string, std::string> name_and_version(const nlohmann::json& object) {
+  const nlohmann::json& meta = object.value("metadata", nlohmann::json::object());
+  auto text = [&](const char* field) {
+    auto it = meta.find(field);
+    return it != meta.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  return {text("namespace") + "/" + text("name"), text("resourceVersion")};
+}
+
+}  // namespace
+
+std::optional<policy::ObjectKey> KubeSource::apply_object(size_t kind, nlohmann::json& object,
+                                                          Update& update) {
+  const auto [name, version] = name_and_version(object);
+  auto& applied = applied_versions_[kind];
+  if (!version.empty()) {
+    if (auto it = applied.find(name); it != applied.end() && it->second == version) {
+      // The version already applied: nothing changed. Its key is among the known ones.
+      for (const policy::ObjectKey& key : known_[kind]) {
+        if (key.ns + "/" + key.name == name) {
+          return key;
+        }
+      }
+    }
+  }
   prune_for_policy(object);
   policy::DecodeOptions options;
   options.source = "api";
   options.strict = true;  // as files: a misspelt field in a policy must not widen it
   policy::Decoded decoded = policy::decode_document(to_yaml(object), options);
   std::optional<policy::ObjectKey> key = decoded.key;
+  if (key && !version.empty()) {
+    applied[name] = version;
+  }
   policy::ObjectStore::Report r = store_.apply(std::move(decoded));
   if (r.error) {
     update.problems.push_back(r.to_string());
@@ -97,7 +128,7 @@ void KubeSource::apply(KindEvent& event, Update& update) {
     case KindEvent::Type::Listed: {
       std::set<policy::ObjectKey> now;
       for (nlohmann::json& object : event.objects) {
-        if (std::optional<policy::ObjectKey> key = apply_object(object, update)) {
+        if (std::optional<policy::ObjectKey> key = apply_object(event.kind, object, update)) {
           now.insert(*key);
         }
       }
@@ -105,6 +136,7 @@ void KubeSource::apply(KindEvent& event, Update& update) {
       for (const policy::ObjectKey& key : known) {
         if (!now.contains(key)) {
           store_.remove(key);
+          applied_versions_[event.kind].erase(key.ns + "/" + key.name);
         }
       }
       known = std::move(now);
@@ -112,7 +144,7 @@ void KubeSource::apply(KindEvent& event, Update& update) {
       break;
     }
     case KindEvent::Type::Upsert:
-      if (std::optional<policy::ObjectKey> key = apply_object(event.objects.at(0), update)) {
+      if (std::optional<policy::ObjectKey> key = apply_object(event.kind, event.objects.at(0), update)) {
         known.insert(*key);
       }
       break;
@@ -125,6 +157,7 @@ void KubeSource::apply(KindEvent& event, Update& update) {
       if (decoded.key) {
         store_.remove(*decoded.key);
         known.erase(*decoded.key);
+        applied_versions_[event.kind].erase(decoded.key->ns + "/" + decoded.key->name);
       } else {
         update.problems.push_back("api: a " + std::string(watched_kinds()[event.kind].kind) +
                                   " deletion without a name was ignored");
@@ -136,6 +169,7 @@ void KubeSource::apply(KindEvent& event, Update& update) {
         store_.remove(key);
       }
       known.clear();
+      applied_versions_[event.kind].clear();
       listed_[event.kind] = true;
       break;
   }
@@ -150,11 +184,13 @@ PolicySource::Update KubeSource::refresh() {
     update.log.swap(log_lines_);
   }
   size_t objects = 0;
+  const uint64_t before = store_.version();
   for (KindEvent& e : events) {
     objects += e.objects.size();
     update.arrivals.push_back(e.arrived);
     apply(e, update);
   }
+  update.changed = store_.version() != before;
   update.summary = std::to_string(events.size()) + " events, " + std::to_string(objects) +
                    " objects received; " + std::to_string(store_.size()) + " objects in force";
   return update;
@@ -185,12 +221,12 @@ std::string KubeSource::state() const {
   const auto now = Clock::now();
   double longest = 0;
   for (size_t k = 0; k < states_.size(); ++k) {
-    const char* resource = watched_kinds()[k].resource;
+    const std::string resource = watched_kinds()[k].qualified_resource();
     if (!listed_[k]) {
-      waiting += (waiting.empty() ? "" : ", ") + std::string(resource);
+      waiting += (waiting.empty() ? "" : ", ") + resource;
     }
     if (states_[k] == ReflectorState::BackingOff) {
-      failing += (failing.empty() ? "" : ", ") + std::string(resource);
+      failing += (failing.empty() ? "" : ", ") + resource;
       longest = std::max(longest,
                          std::chrono::duration<double>(now - unhealthy_since_[k]).count());
     }

@@ -13,6 +13,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <map>
 #include <set>
 #include <vector>
 
@@ -52,7 +53,8 @@ class KubeSource : public PolicySource, public EventSink {
  private:
   void apply(KindEvent& event, Update& update);
   // Decodes one object and applies it; returns its key when it had one.
-  std::optional<policy::ObjectKey> apply_object(nlohmann::json& object, Update& update);
+  std::optional<policy::ObjectKey> apply_object(size_t kind, nlohmann::json& object,
+                                                Update& update);
 
   ClusterAccess access_;
   KubeSourceOptions options_;
@@ -69,6 +71,9 @@ class KubeSource : public PolicySource, public EventSink {
   policy::ObjectStore store_;
   std::vector<std::set<policy::ObjectKey>> known_;  // per kind: keys applied from it
   std::vector<bool> listed_;                        // per kind: a full view is in the store
+  // Per kind: "namespace/name" -> the resourceVersion last applied. An object that comes
+  // again unchanged (a relist, a resumed watch's replay) is not decoded again.
+  std::vector<std::map<std::string, std::string>> applied_versions_;
 };
 
 }  // namespace palisade::control::kube

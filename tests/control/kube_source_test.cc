@@ -111,6 +111,7 @@ TEST_F(KubeSourceTest, AnInvalidModificationKeepsTheLastGoodVersion) {
   PolicySource::Update u = source_.refresh();
   ASSERT_EQ(u.problems.size(), 1u);
   EXPECT_NE(u.problems[0].find("last good version kept"), std::string::npos);
+  EXPECT_FALSE(u.changed);  // nothing in force changed: no new generation
   const std::vector<policy::Object> objects = source_.store().objects();
   const auto& policies = std::get<std::vector<policy::Policy>>(objects.at(0).body);
   EXPECT_EQ(policies.at(0).ingress.at(0).destination.ports.ranges.at(0).first, 5432);
@@ -142,6 +143,28 @@ TEST_F(KubeSourceTest, ARelistDeletesWhatItNoLongerHolds) {
   deliver(pods, KindEvent::Type::Listed, {pod("b", "10.0.0.2", "db")});
   source_.refresh();
   EXPECT_EQ(keys(), std::vector<std::string>{"Pod prod/b"});
+}
+
+TEST_F(KubeSourceTest, ARelistOfUnchangedVersionsChangesNothing) {
+  // After a dropped connection every kind is listed again; objects at the resourceVersion
+  // already applied must not make a new generation.
+  const size_t pods = kind_index("", "Pod");
+  list_everything_else({pods});
+  json a = pod("a", "10.0.0.1", "web");
+  a["metadata"]["resourceVersion"] = "41";
+  deliver(pods, KindEvent::Type::Listed, {a});
+  EXPECT_TRUE(source_.refresh().changed);
+  deliver(pods, KindEvent::Type::Listed, {a});
+  EXPECT_FALSE(source_.refresh().changed);
+  a["metadata"]["resourceVersion"] = "42";
+  a["status"]["podIP"] = "10.0.0.9";
+  deliver(pods, KindEvent::Type::Upsert, {a});
+  EXPECT_TRUE(source_.refresh().changed);
+  const std::vector<policy::Object> objects = source_.store().objects();
+  EXPECT_EQ(std::get<policy::Pod>(objects.at(0).body).ips.at(0).to_string(), "10.0.0.9");
+  deliver(pods, KindEvent::Type::Listed, {});
+  EXPECT_TRUE(source_.refresh().changed);
+  EXPECT_TRUE(keys().empty());
 }
 
 TEST_F(KubeSourceTest, AKindNoLongerServedTakesItsObjectsAway) {

@@ -252,7 +252,7 @@ class State:
 
     def __init__(self, args):
         self.cond = threading.Condition()
-        self.store = Store(self.cond.notify_all)
+        self.store = Store(self.cond.notify_all, args.initial_resource_version)
         self.installed = set(GROUP_VERSIONS) - set(args.without_group)
         self.tokens = {args.token} if args.token else None  # None: no authentication
         self.page_limit_max = args.page_limit_max
@@ -813,6 +813,9 @@ def main():
     parser.add_argument("--watch-410-as-http", action="store_true",
                         help="answer a too-old watch with HTTP 410, not an ERROR event")
     parser.add_argument("--bookmark-interval", type=float, default=1.0)
+    parser.add_argument("--initial-resource-version", type=int, default=1000,
+                        help="where the counter starts: a restarted server given a higher one "
+                             "than before looks like a real one whose etcd kept counting")
     parser.add_argument("--quiet", action="store_true", help="do not log requests")
     args = parser.parse_args()
     if bool(args.tls_cert) != bool(args.tls_key):
