@@ -186,15 +186,20 @@ class Daemon {
     generation_ = *g;
     ++published_;
     last_build_s_ = std::chrono::duration<double>(in_force - start).count();
+    double oldest_event_ms = 0;
     for (Clock::time_point arrived : unpublished_) {
-      event_to_enforcement_.record(std::chrono::duration<double>(in_force - arrived).count());
+      const double waited = std::chrono::duration<double>(in_force - arrived).count();
+      event_to_enforcement_.record(waited);
+      oldest_event_ms = std::max(oldest_event_ms, waited * 1000);
     }
     unpublished_.clear();
     pending_change_ = false;
     std::cout << "palisade: generation " << generation_ << " in force: " << u.summary << "; "
               << build.snapshot->endpoints.size() << " endpoints, "
               << build.snapshot->policies.size() << " policies, " << rules << " rules in " << sets
-              << " policy sets (" << static_cast<int>(ms_since(start)) << " ms)\n";
+              << " policy sets (built in " << static_cast<int>(ms_since(start))
+              << " ms; oldest event in force after " << static_cast<int>(oldest_event_ms)
+              << " ms)\n";
     for (const std::string& pod : dp_.current()->missing_pods) {
       std::cout << "palisade: pod " << pod
                 << " is bound to a port but not in the snapshot: its port forwards nothing\n";
