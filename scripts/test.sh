@@ -7,6 +7,9 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh || exit 1
 bash scripts/build.sh || exit 1
+# kube-apiserver and kubectl v1.20.2 from Debian's source package, for the end-to-end tests
+# against a real API server: built once (minutes), then cached.
+bash scripts/kube-apiserver.sh build || exit 1
 
 failed=0
 meson test -C build --print-errorlogs --num-processes 2 || failed=1

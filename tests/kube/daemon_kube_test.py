@@ -13,7 +13,12 @@ pods over virtio-user from a second process.
    says so in its log and in /readyz, and the traffic sees no change.
 5. The API server comes back (its resourceVersions moved on: the daemon lists again), the
    quarantine is deleted through it, and the flow passes again; /readyz is ready again.
-Usage: daemon_kube_test.py PALISADE PALISADE_GEN SOURCE_ROOT"""
+
+With --real, the API server is kube-apiserver v1.20.2 with etcd (scripts/kube-apiserver.sh,
+built and cached by `scripts/kube-apiserver.sh build`): the same steps, except that the
+quarantine is deleted before the API server goes away (step 5 before step 4), since a
+restarted etcd would start empty.
+Usage: daemon_kube_test.py PALISADE PALISADE_GEN SOURCE_ROOT [--real]"""
 import os
 import pathlib
 import re
@@ -26,7 +31,7 @@ import urllib.request
 import yaml
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from harness import FakeApiServer, Follower  # noqa: E402
+from harness import FakeApiServer, Follower, RealApiServer  # noqa: E402
 import subprocess  # noqa: E402
 
 QUARANTINE = {"apiVersion": "crd.projectcalico.org/v1", "kind": "GlobalNetworkPolicy",
@@ -54,6 +59,7 @@ def gen(palisade_gen: str, node: pathlib.Path, scenario: pathlib.Path) -> str:
 
 def main() -> int:
     palisade, palisade_gen, root = sys.argv[1], sys.argv[2], pathlib.Path(sys.argv[3])
+    real = "--real" in sys.argv[4:]
     failures: list[str] = []
 
     def check(ok, what: str) -> bool:
@@ -66,7 +72,15 @@ def main() -> int:
     objects = yaml.safe_load(scenario.read_text())["objects"]
     with tempfile.TemporaryDirectory(prefix="palisade-kube-e2e-") as tmp:
         tmp = pathlib.Path(tmp)
-        server = FakeApiServer(tmp, seed=objects)
+        if real:
+            script = root / "scripts/kube-apiserver.sh"
+            if subprocess.run(["bash", str(script), "bindir"], capture_output=True).returncode != 0:
+                print("FAIL: kube-apiserver is not built: run scripts/kube-apiserver.sh build")
+                return 1
+            server = RealApiServer(tmp, script)
+            server.seed(objects)
+        else:
+            server = FakeApiServer(tmp, seed=objects)
         kubeconfig = server.kubeconfig(tmp / "kubeconfig")
         node = tmp / "node.yaml"
         text = (root / "config/node-demo.yaml").read_text()
@@ -112,6 +126,15 @@ def main() -> int:
             third = gen(palisade_gen, node, scenario)
             check("DROPPED " + FRONTEND_TO_BACKEND in third, "the quarantine stays in force")
 
+            if real:
+                mark = daemon.mark()
+                server.delete(GNP + "/quarantine-backend")
+                check(daemon.wait_for(r"^palisade: generation \d+ in force", 10, mark),
+                      "the deletion becomes a new generation")
+                after = gen(palisade_gen, node, scenario)
+                check("exit 0" in after and "10 flows as expected, 0 not" in after,
+                      "without the quarantine every flow is as expected again")
+
             # 4. The API server goes away: fail-static.
             mark = daemon.mark()
             server.stop()
@@ -122,6 +145,10 @@ def main() -> int:
             check(status == 503 and "fail-static" in body,
                   f"/readyz says fail-static ({status} {body.strip()})")
             fourth = gen(palisade_gen, node, scenario)
+            if real:
+                check("exit 0" in fourth and "10 flows as expected, 0 not" in fourth,
+                      "without the API server the last good snapshot is enforced")
+                raise RuntimeError  # step 5 ran before the API server went away
             check("DROPPED " + FRONTEND_TO_BACKEND in fourth and EXTERNAL_TO_FRONTEND in fourth,
                   "without the API server the last good snapshot is enforced")
 

@@ -97,7 +97,7 @@ why() {
 
 # Everything Palisade reads: resource.group, as `kubectl auth can-i` takes them.
 allowed=(
-  namespaces pods serviceaccounts
+  namespaces pods serviceaccounts nodes
   networkpolicies.networking.k8s.io
   networkpolicies.crd.projectcalico.org
   globalnetworkpolicies.crd.projectcalico.org
@@ -135,7 +135,7 @@ denied=(
   "delete ciliumnetworkpolicies.cilium.io"
   "create customresourcedefinitions.apiextensions.k8s.io"
   "get secrets" "list secrets" "watch secrets" "get configmaps"
-  "list nodes" "list services" "list endpoints"
+  "update nodes" "list services" "list endpoints"
   "list networkpolicies.projectcalico.org"
   "list ciliumendpoints.cilium.io"
   "impersonate users"

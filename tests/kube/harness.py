@@ -155,3 +155,97 @@ class Follower:
                 self.proc.wait()
         self.reader.join(timeout=5)
         return self.proc.returncode
+
+
+# kind -> (API path prefix, resource, namespaced), for writing objects to a real API server.
+RESOURCES = {
+    ("v1", "Namespace"): ("/api/v1", "namespaces", False),
+    ("v1", "Node"): ("/api/v1", "nodes", False),
+    ("v1", "Pod"): ("/api/v1", "pods", True),
+    ("v1", "ServiceAccount"): ("/api/v1", "serviceaccounts", True),
+    ("networking.k8s.io/v1", "NetworkPolicy"): ("/apis/networking.k8s.io/v1", "networkpolicies", True),
+    ("crd.projectcalico.org/v1", "GlobalNetworkPolicy"):
+        ("/apis/crd.projectcalico.org/v1", "globalnetworkpolicies", False),
+    ("crd.projectcalico.org/v1", "NetworkPolicy"):
+        ("/apis/crd.projectcalico.org/v1", "networkpolicies", True),
+    ("crd.projectcalico.org/v1", "Tier"): ("/apis/crd.projectcalico.org/v1", "tiers", False),
+    ("cilium.io/v2", "CiliumNetworkPolicy"): ("/apis/cilium.io/v2", "ciliumnetworkpolicies", True),
+}
+
+
+def collection_of(obj: dict) -> str:
+    prefix, resource, namespaced = RESOURCES[(obj["apiVersion"], obj["kind"])]
+    if namespaced:
+        return f"{prefix}/namespaces/{obj['metadata'].get('namespace', 'default')}/{resource}"
+    return f"{prefix}/{resource}"
+
+
+class RealApiServer(FakeApiServer):
+    """kube-apiserver v1.20.2 and etcd from Debian (scripts/kube-apiserver.sh), with the same
+    interface as the fake one (no faults). There is no kubelet or controller manager, so a
+    test writes what those would: each namespace's default service account, and each pod's
+    status (its IPs) through the status subresource."""
+
+    def __init__(self, workdir: pathlib.Path, script: pathlib.Path):
+        self.workdir = workdir
+        self.dir = workdir / "apiserver"
+        self.script = script
+        start = subprocess.run(["bash", str(script), "start", str(self.dir)], capture_output=True,
+                               text=True, timeout=300)
+        if start.returncode != 0:
+            raise RuntimeError("kube-apiserver did not start:\n" + start.stdout + start.stderr)
+        self.token = (self.dir / "token").read_text().strip()
+        self.server_url = (self.dir / "url").read_text().strip()
+        self.port = int(self.server_url.rsplit(":", 1)[1].rstrip("/"))
+        self.ssl = ssl.create_default_context(cafile=str(self.dir / "ca.crt"))
+        self.namespaces_with_accounts: set[str] = set()
+
+    def url(self) -> str:
+        return self.server_url
+
+    def kubeconfig(self, path: pathlib.Path, token_file: pathlib.Path | None = None) -> pathlib.Path:
+        return self.dir / "kubeconfig"
+
+    def create(self, collection: str, obj: dict) -> None:
+        obj = json.loads(json.dumps(obj))
+        if obj["kind"] == "Pod":
+            ns = obj["metadata"].get("namespace", "default")
+            if ns not in self.namespaces_with_accounts:
+                status, _ = self.request("POST", f"/api/v1/namespaces/{ns}/serviceaccounts",
+                                         {"apiVersion": "v1", "kind": "ServiceAccount",
+                                          "metadata": {"name": "default", "namespace": ns}})
+                self.namespaces_with_accounts.add(ns)
+            # No token controller runs, so nothing could be mounted.
+            obj["spec"]["automountServiceAccountToken"] = False
+        # A create ignores status: pods' IPs and nodes' addresses go through /status.
+        status = obj.pop("status", None) if obj["kind"] in ("Pod", "Node") else None
+        super().create(collection, obj)
+        if status:
+            path = f"{collection}/{obj['metadata']['name']}"
+            _, current = self.request("GET", path)
+            current["status"] = status
+            self.replace(path + "/status", current)
+
+    def replace(self, item: str, obj: dict) -> None:
+        # An update of a custom resource must name the version it replaces.
+        obj = json.loads(json.dumps(obj))
+        if "resourceVersion" not in obj["metadata"]:
+            _, current = self.request("GET", item.removesuffix("/status"))
+            obj["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+        super().replace(item, obj)
+
+    def seed(self, objects: list[dict]) -> None:
+        for obj in objects:
+            collection = collection_of(obj)
+            if obj["kind"] == "Namespace" and self.request(
+                    "GET", f"{collection}/{obj['metadata']['name']}")[0] == 200:
+                self.replace(f"{collection}/{obj['metadata']['name']}", obj)  # kube-system
+                continue
+            self.create(collection, obj)
+
+    def fault(self, **fault) -> None:
+        raise RuntimeError("a real API server takes no faults")
+
+    def stop(self) -> None:
+        subprocess.run(["bash", str(self.script), "stop", str(self.dir)], capture_output=True,
+                       timeout=60)
