@@ -12,6 +12,8 @@
 #include <boost/program_options.hpp>
 
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <cstring>
 #include <iostream>
 #include <map>
@@ -95,7 +97,12 @@ int flows(const std::vector<std::string>& args) {
   po::options_description desc("palisade-gen flows options");
   desc.add_options()("config", po::value<std::string>()->required(), "the daemon's node file")(
       "scenario", po::value<std::string>()->required(), "the flows to send (a scenario file)")(
-      "timeout-ms", po::value<int>()->default_value(300), "how long to wait for each packet");
+      "timeout-ms", po::value<int>()->default_value(300), "how long to wait for each packet")(
+      "rounds", po::value<int>()->default_value(1),
+      "send every flow this many times, in rounds (the ports stay up between rounds)")(
+      "wait-file", po::value<std::string>(),
+      "before round r, wait until the file PREFIX.r exists (a test restarts the daemon "
+      "between rounds)");
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(desc).run(), vm);
   po::notify(vm);
@@ -127,6 +134,7 @@ int flows(const std::vector<std::string>& args) {
   std::vector<GenPort> ports;
   std::map<std::string, size_t> port_of_pod;
   std::optional<size_t> uplink;
+  bool serving = false;  // some port is the server of a vhost-user socket
   for (const palisade::control::PortConfig& p : config->ports) {
     const std::string sock = socket_of(p.devargs);
     if (sock.empty()) {
@@ -138,8 +146,13 @@ int flows(const std::vector<std::string>& args) {
     g.pod = p.role == palisade::control::PortRole::Pod;
     g.mac = g.pod ? p.mac.value_or(Mac{}) : kFarSideMac;
     const std::string vdev = "net_virtio_user" + std::to_string(ports.size());
+    // A daemon port in vhost-user client mode connects to us: this side is the server, and
+    // outlives the daemon's restarts.
+    const bool serve = p.devargs.find("client=1") != std::string::npos;
+    serving = serving || serve;
     eal.insert(eal.end(), {"--vdev", vdev + ",path=" + sock + ",mac=" +
-                                         palisade::control::format_mac(g.mac) + ",queues=1"});
+                                         palisade::control::format_mac(g.mac) + ",queues=1" +
+                                         (serve ? ",server=1" : "")});
     if (g.pod && p.pod) {
       port_of_pod[*p.pod] = ports.size();
     } else if (!g.pod) {
@@ -169,7 +182,6 @@ int flows(const std::vector<std::string>& args) {
       return 1;
     }
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // vhost-user negotiation
 
   const Mac gateway = config->gateway.mac;
   auto where = [&](const std::string& name) -> std::optional<size_t> {
@@ -178,53 +190,88 @@ int flows(const std::vector<std::string>& args) {
     }
     return uplink;
   };
-  int as_expected = 0, not_as_expected = 0, skipped = 0;
-  for (const palisade::control::ScenarioFlow& f : scenario->flows) {
-    auto flow = palisade::control::resolve_flow(*scenario, f);
-    if (!flow || f.http || f.fqdn) {
-      ++skipped;
-      std::cout << "skip  " << f.label() << (flow ? " (L7 / DNS: not sent)" : "") << "\n";
-      continue;
+  const int rounds = vm["rounds"].as<int>();
+  int failed_rounds = 0;
+  for (int round = 1; round <= rounds; ++round) {
+    if (vm.count("wait-file")) {
+      const std::string go = vm["wait-file"].as<std::string>() + "." + std::to_string(round);
+      for (int i = 0; i < 1200 && !std::filesystem::exists(go); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
     }
-    const std::optional<size_t> in = where(f.src), out = where(f.dst);
-    if (!in || !out) {
-      ++skipped;
-      std::cout << "skip  " << f.label() << " (no port to send from or to)\n";
-      continue;
+    // Every link up (the daemon connected, in either mode), then time for negotiation.
+    for (int i = 0; i < 300; ++i) {
+      bool all_up = true;
+      for (const GenPort& g : ports) {
+        rte_eth_link link{};
+        all_up = all_up && rte_eth_link_get_nowait(g.id, &link) == 0 &&
+                 link.link_status == RTE_ETH_LINK_UP;
+      }
+      if (all_up) {
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    // The uplink side addresses the daemon's uplink port; pods address their gateway.
-    FrameSpec first = palisade::dataplane::spec_for_flow(*flow, ports[*in].mac, gateway);
-    send(ports[*in], pool, palisade::dataplane::craft_frame(first));
-    std::string what;
-    const int came_out = receive(ports, timeout_ms, what);
-    const bool allowed = came_out == static_cast<int>(*out);
-    std::string reply_note;
-    if (allowed && f.proto != "UDP") {
-      FrameSpec reply = palisade::dataplane::reply_of(first);
-      reply.src_mac = ports[*out].mac;
-      reply.dst_mac = gateway;
-      send(ports[*out], pool, palisade::dataplane::craft_frame(reply));
-      std::string back;
-      reply_note = receive(ports, timeout_ms, back) == static_cast<int>(*in) ? ", reply passed"
-                                                                              : ", reply DROPPED";
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // vhost-user negotiation
+    int as_expected = 0, not_as_expected = 0, skipped = 0;
+    for (const palisade::control::ScenarioFlow& f : scenario->flows) {
+      auto flow = palisade::control::resolve_flow(*scenario, f);
+      if (!flow || f.http || f.fqdn) {
+        ++skipped;
+        std::cout << "skip  " << f.label() << (flow ? " (L7 / DNS: not sent)" : "") << "\n";
+        continue;
+      }
+      const std::optional<size_t> in = where(f.src), out = where(f.dst);
+      if (!in || !out) {
+        ++skipped;
+        std::cout << "skip  " << f.label() << " (no port to send from or to)\n";
+        continue;
+      }
+      // The uplink side addresses the daemon's uplink port; pods address their gateway.
+      FrameSpec first = palisade::dataplane::spec_for_flow(*flow, ports[*in].mac, gateway);
+      send(ports[*in], pool, palisade::dataplane::craft_frame(first));
+      std::string what;
+      const int came_out = receive(ports, timeout_ms, what);
+      const bool allowed = came_out == static_cast<int>(*out);
+      std::string reply_note;
+      if (allowed && f.proto != "UDP") {
+        FrameSpec reply = palisade::dataplane::reply_of(first);
+        reply.src_mac = ports[*out].mac;
+        reply.dst_mac = gateway;
+        send(ports[*out], pool, palisade::dataplane::craft_frame(reply));
+        std::string back;
+        reply_note = receive(ports, timeout_ms, back) == static_cast<int>(*in) ? ", reply passed"
+                                                                                : ", reply DROPPED";
+      }
+      const bool expected_allow =
+          palisade::policy::evaluate(*snapshot.snapshot, *flow, this_node).verdict ==
+          palisade::policy::Verdict::Allow;
+      const bool ok = allowed == expected_allow && (came_out < 0 || allowed);
+      (ok ? as_expected : not_as_expected)++;
+      std::cout << (allowed ? "ALLOWED " : "DROPPED ") << f.label() << "  [" << ports[*in].name
+                << " -> " << (came_out < 0 ? "nothing" : ports[came_out].name) << reply_note
+                << "]" << (ok ? "" : "  <-- expected " + std::string(expected_allow ? "allow" : "deny"))
+                << "\n";
     }
-    const bool expected_allow =
-        palisade::policy::evaluate(*snapshot.snapshot, *flow, this_node).verdict ==
-        palisade::policy::Verdict::Allow;
-    const bool ok = allowed == expected_allow && (came_out < 0 || allowed);
-    (ok ? as_expected : not_as_expected)++;
-    std::cout << (allowed ? "ALLOWED " : "DROPPED ") << f.label() << "  [" << ports[*in].name
-              << " -> " << (came_out < 0 ? "nothing" : ports[came_out].name) << reply_note
-              << "]" << (ok ? "" : "  <-- expected " + std::string(expected_allow ? "allow" : "deny"))
-              << "\n";
+    std::cout << "palisade-gen: " << (rounds > 1 ? "round " + std::to_string(round) + ": " : "")
+              << as_expected << " flows as expected, " << not_as_expected << " not, " << skipped
+              << " skipped\n";
+    std::cout.flush();
+    failed_rounds += not_as_expected == 0 ? 0 : 1;
   }
-  std::cout << "palisade-gen: " << as_expected << " flows as expected, " << not_as_expected
-            << " not, " << skipped << " skipped\n";
+  const int rc = failed_rounds == 0 ? 0 : 1;
+  if (serving) {
+    // DPDK 22.11's virtio-user in server mode panics in its interrupt thread when its ports
+    // are stopped after a reconnection ("Error adding fd ... epoll_ctl"): leave, and let the
+    // kernel close the sockets.
+    std::cout.flush();
+    std::_Exit(rc);
+  }
   for (GenPort& g : ports) {
     rte_eth_dev_stop(g.id);
   }
   rte_eal_cleanup();
-  return not_as_expected == 0 ? 0 : 1;
+  return rc;
 }
 
 }  // namespace
@@ -232,7 +279,8 @@ int flows(const std::vector<std::string>& args) {
 int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] != "flows") {
-    std::cerr << "usage: palisade-gen flows --config NODE.yaml --scenario FILE [--timeout-ms N]\n";
+    std::cerr << "usage: palisade-gen flows --config NODE.yaml --scenario FILE [--timeout-ms N] "
+                 "[--rounds N [--wait-file PREFIX]]\n";
     return 2;
   }
   try {

@@ -58,7 +58,7 @@ def gen(palisade_gen: str, node: pathlib.Path, scenario: pathlib.Path) -> str:
 
 
 def main() -> int:
-    palisade, palisade_gen, root = sys.argv[1], sys.argv[2], pathlib.Path(sys.argv[3])
+    palisade, palisade_gen, root = sys.argv[1], sys.argv[2], pathlib.Path(sys.argv[3]).resolve()
     real = "--real" in sys.argv[4:]
     failures: list[str] = []
 
