@@ -19,8 +19,9 @@ struct ObjectKey {
   std::string group;  // empty for core and networking.k8s.io kinds
   // "NetworkPolicy prod/db-ingress", "NetworkPolicy.projectcalico.org prod/db", "Tier security"
   std::string to_string() const { return display_kind() + " " + scoped_name(); }
-  // "NetworkPolicy/prod/db-ingress", "Tier/security" (scenario files' spelling)
-  std::string to_path() const { return display_kind() + "/" + scoped_name(); }
+  // "NetworkPolicy/prod/db-ingress", "Tier/security" (scenario files' spelling, which names
+  // kinds without their group)
+  std::string to_path() const { return kind + "/" + scoped_name(); }
   // The kind, qualified by its group (as kubectl spells it) only where the kind alone is
   // ambiguous: Calico's NetworkPolicy.
   std::string display_kind() const {

@@ -19,7 +19,7 @@ Object object(const std::string& yaml) {
   Decoded d = decode_document(YAML::Load(yaml), DecodeOptions{"test.yaml", true});
   if (!d.object) {
     ADD_FAILURE() << "decoding failed: " << d.object.error().to_string() << "\n" << yaml;
-    return Object{ObjectKey{"Invalid", "", "invalid"}, "", "", IgnoredKind{"invalid"}};
+    return Object{ObjectKey{"Invalid", "", "invalid", ""}, "", "", IgnoredKind{"invalid"}};
   }
   return std::move(d.object).value();
 }

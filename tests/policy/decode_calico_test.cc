@@ -472,7 +472,7 @@ spec:
   EXPECT_EQ(e.code, ErrorCode::InvalidField);
   EXPECT_EQ(e.field, "spec.ingress[0].destination.ports");
   EXPECT_EQ(e.source, "test.yaml:8");
-  EXPECT_EQ(e.object, "NetworkPolicy prod/np");
+  EXPECT_EQ(e.object, "NetworkPolicy.projectcalico.org prod/np");
   EXPECT_TRUE(contains(e.message, "protocol")) << e.message;
   EXPECT_EQ(rule_error("{action: Allow, source: {notPorts: [80]}}").field,
             "spec.ingress[0].source.notPorts");

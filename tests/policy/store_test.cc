@@ -43,7 +43,7 @@ TEST(ObjectStore, InvalidReplacementKeepsTheLastGoodVersion) {
   EXPECT_NE(r.to_string().find("last good version kept"), std::string::npos);
   ASSERT_EQ(store.size(), 1u);
   EXPECT_EQ(first_port(store), 5432);
-  EXPECT_TRUE(store.invalid().contains(ObjectKey{"NetworkPolicy", "prod", "db"}));
+  EXPECT_TRUE(store.invalid().contains(ObjectKey{"NetworkPolicy", "prod", "db", ""}));
 }
 
 TEST(ObjectStore, ValidVersionAfterAnInvalidOneReplacesAndClearsTheError) {
@@ -59,11 +59,11 @@ TEST(ObjectStore, DeleteRemovesTheObjectWhateverItsState) {
   ObjectStore store;
   store.apply(decode(kGood));
   store.apply(decode(kBad));
-  EXPECT_EQ(store.remove(ObjectKey{"NetworkPolicy", "prod", "db"}).outcome,
+  EXPECT_EQ(store.remove(ObjectKey{"NetworkPolicy", "prod", "db", ""}).outcome,
             ObjectStore::Outcome::Deleted);
   EXPECT_EQ(store.size(), 0u);
   EXPECT_TRUE(store.invalid().empty());
-  EXPECT_EQ(store.remove(ObjectKey{"NetworkPolicy", "prod", "db"}).outcome,
+  EXPECT_EQ(store.remove(ObjectKey{"NetworkPolicy", "prod", "db", ""}).outcome,
             ObjectStore::Outcome::NotFound);
 }
 
@@ -113,7 +113,7 @@ TEST(ObjectStore, KubernetesAndCalicoNetworkPoliciesOfOneNameAreTwoObjects) {
                                "metadata: {name: db, namespace: prod}, spec: {selector: all()}}"))
                 .outcome,
             ObjectStore::Outcome::Updated);
-  EXPECT_EQ(store.remove(ObjectKey{"NetworkPolicy", "prod", "db"}).outcome,
+  EXPECT_EQ(store.remove(ObjectKey{"NetworkPolicy", "prod", "db", ""}).outcome,
             ObjectStore::Outcome::Deleted);
   EXPECT_EQ(store.size(), 1u);
   EXPECT_EQ(store.objects().at(0).key.group, "projectcalico.org");
