@@ -182,7 +182,10 @@ void Reflector::run() {
 }
 
 bool Reflector::list() {
-  set_state(ReflectorState::Listing, "");
+  if (state_ != ReflectorState::Missing) {
+    // A kind known to be missing stays so (healthy) while it is looked for again.
+    set_state(ReflectorState::Listing, "");
+  }
   std::vector<json> items;
   std::string continue_token, list_version;
   while (!stopping()) {
@@ -195,14 +198,17 @@ bool Reflector::list() {
       return false;
     }
     if (res.status == 404 && kind_.optional) {
-      // Not served: its CRD is not installed (or was removed). Nothing of it exists.
-      if (state_ != ReflectorState::Missing) {
+      // Not served: its CRD is not installed (or was removed). Nothing of it exists. Said
+      // once, not at every look.
+      if (!reported_missing_) {
+        reported_missing_ = true;
         sink_.deliver({kind_index_, KindEvent::Type::Missing, {}, std::chrono::steady_clock::now()});
         set_state(ReflectorState::Missing,
                   kind_.qualified_resource() + ": not served by the API server (CRD not "
                                                "installed); looking again every " +
                       std::to_string(options_.missing_recheck_s) + " s");
       }
+      state_ = ReflectorState::Missing;
       consecutive_failures_ = 0;
       sleep_for(options_.missing_recheck_s);
       return false;
@@ -249,6 +255,7 @@ bool Reflector::list() {
     return false;
   }
   ++lists_;
+  reported_missing_ = false;
   resource_version_ = list_version;
   consecutive_failures_ = 0;
   const size_t count = items.size();
@@ -300,6 +307,7 @@ Reflector::WatchEnd Reflector::watch() {
       return false;
     }
     const std::string rv = resource_version_of(object);
+    consecutive_failures_ = 0;  // the stream works: the next failure starts the backoff over
     if (type == "BOOKMARK") {
       if (!rv.empty()) {
         resource_version_ = rv;

@@ -100,6 +100,7 @@ class Reflector {
   std::string resource_version_;
   uint32_t consecutive_failures_ = 0;
   ReflectorState state_ = ReflectorState::Starting;
+  bool reported_missing_ = false;  // the kind's absence was delivered and logged
 
   std::atomic<bool> stop_{false};
   std::mutex sleep_mutex_;

@@ -121,7 +121,7 @@ def main() -> int:
             check(client.wait_for(r"^source: pods: watch failed: HTTP 500.*retrying in", 10, mark),
                   "a 500 on the watch is logged with the backoff")
             server.create("/api/v1/namespaces/prod/pods", pod("late", "10.0.0.99"))
-            check(client.wait_for(r"^\+ Pod prod/late$", 20, mark), "the watch recovers after the 500s")
+            check(client.wait_for(r"^\+ Pod prod/late$", 40, mark), "the watch recovers after the 500s")
             mark = client.mark()
             server.fault(garbage=1, garbage_mode="line", path_prefix=NP, watch=True)
             server.fault(drop_watches=True)
@@ -138,7 +138,7 @@ def main() -> int:
                   "a silent watch is dropped after the read timeout")
             server.fault(stall_watch=False)
             server.create(NP_NS, netpol("after-stall"))
-            check(client.wait_for(r"^\+ NetworkPolicy prod/after-stall$", 20, mark),
+            check(client.wait_for(r"^\+ NetworkPolicy prod/after-stall$", 40, mark),
                   "watching resumes after the stall")
 
             # 7. A CRD installed later.
