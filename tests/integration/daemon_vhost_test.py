@@ -20,8 +20,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "kube"))
+from harness import admin_get, gen  # noqa: E402
 
 QUARANTINE = """apiVersion: projectcalico.org/v3
 kind: GlobalNetworkPolicy
@@ -43,20 +44,6 @@ def wait_for(log: pathlib.Path, pattern: str, seconds: float) -> bool:
             return True
         time.sleep(0.1)
     return False
-
-
-def admin_get(port: int, path: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-
-
-def gen(palisade_gen: str, node: pathlib.Path, scenario: pathlib.Path) -> str:
-    run = subprocess.run([palisade_gen, "flows", "--config", str(node), "--scenario", str(scenario)],
-                         capture_output=True, text=True, timeout=60)
-    return run.stdout + f"\nexit {run.returncode}\n"
 
 
 def main() -> int:

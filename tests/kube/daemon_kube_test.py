@@ -25,13 +25,11 @@ import re
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 
 import yaml
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from harness import FakeApiServer, Follower, RealApiServer  # noqa: E402
+from harness import FakeApiServer, Follower, RealApiServer, admin_get, gen  # noqa: E402
 import subprocess  # noqa: E402
 
 QUARANTINE = {"apiVersion": "crd.projectcalico.org/v1", "kind": "GlobalNetworkPolicy",
@@ -41,20 +39,6 @@ QUARANTINE = {"apiVersion": "crd.projectcalico.org/v1", "kind": "GlobalNetworkPo
 GNP = "/apis/crd.projectcalico.org/v1/globalnetworkpolicies"
 FRONTEND_TO_BACKEND = "frontend/frontend-app-1 -> backend/backend-app-1 TCP/80"
 EXTERNAL_TO_FRONTEND = "ALLOWED 203.0.113.91 -> frontend/frontend-app-1 TCP/80"
-
-
-def admin_get(port: int, path: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-
-
-def gen(palisade_gen: str, node: pathlib.Path, scenario: pathlib.Path) -> str:
-    run = subprocess.run([palisade_gen, "flows", "--config", str(node), "--scenario", str(scenario)],
-                         capture_output=True, text=True, timeout=60)
-    return run.stdout + f"\nexit {run.returncode}\n"
 
 
 def main() -> int:

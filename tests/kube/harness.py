@@ -18,6 +18,22 @@ HERE = pathlib.Path(__file__).resolve().parent
 TOKEN = "palisade-test-token"
 
 
+def admin_get(port: int, path: str) -> tuple[int, str]:
+    """A GET of the daemon's admin API: (status, body), errors included."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def gen(palisade_gen: str, node: pathlib.Path, scenario: pathlib.Path) -> str:
+    """palisade-gen's report of one pass over a scenario's flows, and its exit status."""
+    run = subprocess.run([palisade_gen, "flows", "--config", str(node), "--scenario", str(scenario)],
+                         capture_output=True, text=True, timeout=60)
+    return run.stdout + f"\nexit {run.returncode}\n"
+
+
 class FakeApiServer:
     def __init__(self, workdir: pathlib.Path, *args: str, port: int = 0, seed=None):
         self.workdir = workdir
