@@ -102,9 +102,14 @@ def main() -> int:
                   "the dropped watch was resumed, not replaced by a new list")
 
             # 4. A compacted resourceVersion: 410 in the stream, then a fresh list.
+            # The stall holds back the bookmarks that would hand the client the compacted
+            # resourceVersion itself before its watch drops.
             mark = client.mark()
+            server.fault(stall_watch=True)
             server.fault(compact=True)
             server.fault(drop_watches=True)
+            time.sleep(0.3)
+            server.fault(stall_watch=False)
             check(client.wait_for(r"networkpolicies\.networking\.k8s\.io: watch error 410", 10, mark),
                   "the 410 in the watch stream is seen")
             check(client.wait_for(r"networkpolicies\.networking\.k8s\.io: listed", 10, mark),
