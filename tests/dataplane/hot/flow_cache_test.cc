@@ -70,13 +70,6 @@ FlowMatch cached_lookup(FlowCache& cache, const Conntrack& ct, const FlowKey& ke
   return m;
 }
 
-FlowMatch table_lookup(const Conntrack& ct, const FlowKey& key, uint64_t now) {
-  const FlowKey* keys[] = {&key};
-  FlowMatch m;
-  ct.lookup(keys, 1, &m, now);
-  return m;
-}
-
 TEST(FlowKey, WordsTurnAroundAndOrderAsTheBytesDo) {
   const FlowKey k = v4(kTcp, {10, 0, 0, 1}, 40000, {10, 0, 0, 2}, 80);
   const FlowKey r = reversed(k);
