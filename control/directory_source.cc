@@ -65,6 +65,15 @@ DirectorySource::Reload DirectorySource::reload() {
   return out;
 }
 
+bool DirectorySource::synced() const {
+  std::error_code ec;
+  return std::filesystem::exists(path_, ec);
+}
+
+std::string DirectorySource::state() const {
+  return synced() ? "read" : path_ + " does not exist: waiting for it";
+}
+
 PolicySource::Update DirectorySource::refresh() {
   Reload r = reload();
   Update u;

@@ -37,14 +37,16 @@ class DirectorySource : public PolicySource {
   // Starts watching (inotify on the directory, or the file's directory).
   policy::Result<bool> watch();
 
-  // PolicySource: files are read whole on each change, so the view is always complete.
+  // PolicySource: files are read whole on each change, so the view is complete whenever
+  // the path exists. A path that does not (a typo in the node file, a volume not mounted)
+  // is never taken for an empty policy: nothing is compiled from it.
   policy::Result<bool> start() override { return watch(); }
   bool wait_for_change(int timeout_ms, int debounce_ms) override;
   Update refresh() override;
-  bool synced() const override { return true; }
-  bool healthy() const override { return true; }
+  bool synced() const override;
+  bool healthy() const override { return synced(); }
   std::string describe() const override { return "directory " + path_; }
-  std::string state() const override { return "read"; }
+  std::string state() const override;
   bool pending() const override { return false; }
 
  private:
