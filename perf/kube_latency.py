@@ -27,7 +27,7 @@ import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "kube"))
-from harness import FakeApiServer, Follower  # noqa: E402
+from harness import FakeApiServer, Follower, demo_node_file  # noqa: E402
 
 GENERATION = r"^palisade: generation (\d+) in force: .*oldest event in force after (\d+) ms"
 
@@ -53,15 +53,9 @@ def measure(args, pods: int, policies: int) -> dict[str, list[float]]:
         tmp = pathlib.Path(tmp)
         server = FakeApiServer(tmp, seed=objects)
         kubeconfig = server.kubeconfig(tmp / "kubeconfig")
-        node = tmp / "node.yaml"
-        node_text = (args.root / "config/node-demo.yaml").read_text()
-        node_text = node_text.replace("/tmp/palisade-demo/", f"{tmp}/")
-        node_text = node_text.replace("file_prefix: palisade-demo",
-                                      f"file_prefix: palisade-latency-{os.getpid()}")
-        node_text = re.sub(r"policy:\n(  .*\n)+",
-                           f"policy:\n  source: kubernetes\n  kubeconfig: {kubeconfig}\n"
-                           f"  debounce_ms: {args.debounce_ms}\n", node_text)
-        node.write_text(node_text)
+        node = demo_node_file(args.root, tmp, "latency",
+                              f"  source: kubernetes\n  kubeconfig: {kubeconfig}\n"
+                              f"  debounce_ms: {args.debounce_ms}\n")
         daemon = Follower([args.palisade, "--config", str(node), "--stats-interval", "0",
                            "--admin-listen", "127.0.0.1:0", "--no-flow-log"], tmp / "daemon.log")
         try:

@@ -10,7 +10,6 @@ away.
    first generation is in force every flow is as expected again (round 2), through the same
    virtio-user ports.
 Usage: daemon_restart_test.py PALISADE PALISADE_GEN SOURCE_ROOT"""
-import os
 import pathlib
 import re
 import signal
@@ -18,30 +17,20 @@ import sys
 import tempfile
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "kube"))
-from harness import Follower  # noqa: E402
+from harness import Checks, Follower, demo_node_file  # noqa: E402
 
 
 def main() -> int:
     palisade, palisade_gen, root = sys.argv[1], sys.argv[2], pathlib.Path(sys.argv[3]).resolve()
-    failures: list[str] = []
-
-    def check(ok, what: str) -> bool:
-        print(("ok: " if ok else "FAIL: ") + what, flush=True)
-        if not ok:
-            failures.append(what)
-        return bool(ok)
+    check = Checks()
 
     with tempfile.TemporaryDirectory(prefix="palisade-restart-") as tmp:
         tmp = pathlib.Path(tmp)
         scenario = root / "config/examples/01_three_tier_app.yaml"
-        node = tmp / "node.yaml"
-        text = (root / "config/node-demo.yaml").read_text()
-        text = text.replace("/tmp/palisade-demo/", f"{tmp}/")
-        text = text.replace("file_prefix: palisade-demo", f"file_prefix: palisade-restart-{os.getpid()}")
-        text = text.replace(",queues=1\"", ",queues=1,client=1\"")
-        text = text.replace("directory: examples/01_three_tier_app.yaml", f"directory: {scenario}")
-        node.write_text(text)
-        check(text.count("client=1") == 3, "every vhost-user port of the node file is in client mode")
+        node = demo_node_file(root, tmp, "restart", f"  source: directory\n  directory: {scenario}\n",
+                              client_mode=True)
+        check(node.read_text().count("client=1") == 3,
+              "every vhost-user port of the node file is in client mode")
 
         gen = Follower([palisade_gen, "flows", "--config", str(node), "--scenario", str(scenario),
                         "--rounds", "2", "--wait-file", str(tmp / "go")], tmp / "gen.log")
@@ -81,8 +70,7 @@ def main() -> int:
             if second is not None:
                 print("--- restarted daemon")
                 print("\n".join(l for l in second.text().splitlines() if l.startswith(("palisade:", "VHOST"))))
-    print("ok" if not failures else f"{len(failures)} failures")
-    return 1 if failures else 0
+    return check.result()
 
 
 if __name__ == "__main__":

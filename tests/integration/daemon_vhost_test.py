@@ -11,7 +11,6 @@ palisade-gen playing the pods over virtio-user from a second process.
 4. The admin API answers /readyz, and `palisadectl stats` and `palisadectl flows` read the
    counters and the judged connections of the running daemon through it.
 Usage: daemon_vhost_test.py PALISADE PALISADE_GEN SOURCE_ROOT"""
-import os
 import pathlib
 import re
 import shutil
@@ -22,7 +21,7 @@ import tempfile
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "kube"))
-from harness import admin_get, gen  # noqa: E402
+from harness import admin_get, demo_node_file, gen  # noqa: E402
 
 QUARANTINE = """apiVersion: projectcalico.org/v3
 kind: GlobalNetworkPolicy
@@ -55,12 +54,7 @@ def main() -> int:
         policies.mkdir()
         scenario = policies / "three_tier.yaml"
         shutil.copy(root / "config/examples/01_three_tier_app.yaml", scenario)
-        node = tmp / "node.yaml"
-        text = (root / "config/node-demo.yaml").read_text()
-        text = text.replace("/tmp/palisade-demo/", f"{tmp}/")
-        text = text.replace("file_prefix: palisade-demo", f"file_prefix: palisade-it-{os.getpid()}")
-        text = text.replace("directory: examples/01_three_tier_app.yaml", f"directory: {policies}")
-        node.write_text(text)
+        node = demo_node_file(root, tmp, "it", f"  source: directory\n  directory: {policies}\n")
         log = tmp / "daemon.log"
         with open(log, "w") as out:
             daemon = subprocess.Popen([palisade, "--config", str(node), "--stats-interval", "0",

@@ -3,6 +3,7 @@ token, driven like a real one (writes, faults), a kubeconfig that points at it, 
 whose output is followed line by line."""
 import base64
 import json
+import os
 import pathlib
 import re
 import signal
@@ -16,6 +17,39 @@ import urllib.request
 
 HERE = pathlib.Path(__file__).resolve().parent
 TOKEN = "palisade-test-token"
+
+
+def demo_node_file(root: pathlib.Path, tmp: pathlib.Path, name: str, policy: str,
+                   client_mode: bool = False) -> pathlib.Path:
+    """config/node-demo.yaml made private to a test: its vhost-user sockets in `tmp`, its own
+    EAL file prefix, the given `policy:` section (YAML lines under it, indented by two), and
+    with `client_mode` its ports in vhost-user client mode."""
+    text = (root / "config/node-demo.yaml").read_text()
+    text = text.replace("/tmp/palisade-demo/", f"{tmp}/")
+    text = text.replace("file_prefix: palisade-demo", f"file_prefix: palisade-{name}-{os.getpid()}")
+    text = re.sub(r"policy:\n(  .*\n)+", "policy:\n" + policy, text)
+    if client_mode:
+        text = text.replace(",queues=1\"", ",queues=1,client=1\"")
+    node = tmp / "node.yaml"
+    node.write_text(text)
+    return node
+
+
+class Checks:
+    """A test's assertions, each printed as it is made; the test fails if any did."""
+
+    def __init__(self):
+        self.failures: list[str] = []
+
+    def __call__(self, ok, what: str) -> bool:
+        print(("ok: " if ok else "FAIL: ") + what, flush=True)
+        if not ok:
+            self.failures.append(what)
+        return bool(ok)
+
+    def result(self) -> int:
+        print("ok" if not self.failures else f"{len(self.failures)} failures")
+        return 1 if self.failures else 0
 
 
 def admin_get(port: int, path: str) -> tuple[int, str]:
