@@ -97,13 +97,8 @@ std::optional<policy::ObjectKey> KubeSource::apply_object(size_t kind, nlohmann:
   const auto [name, version] = name_and_version(object);
   auto& applied = applied_versions_[kind];
   if (!version.empty()) {
-    if (auto it = applied.find(name); it != applied.end() && it->second == version) {
-      // The version already applied: nothing changed. Its key is among the known ones.
-      for (const policy::ObjectKey& key : known_[kind]) {
-        if (key.ns + "/" + key.name == name) {
-          return key;
-        }
-      }
+    if (auto it = applied.find(name); it != applied.end() && it->second.version == version) {
+      return it->second.key;  // the version already applied: nothing changed
     }
   }
   prune_for_policy(object);
@@ -113,7 +108,7 @@ std::optional<policy::ObjectKey> KubeSource::apply_object(size_t kind, nlohmann:
   policy::Decoded decoded = policy::decode_document(to_yaml(object), options);
   std::optional<policy::ObjectKey> key = decoded.key;
   if (key && !version.empty()) {
-    applied[name] = version;
+    applied[name] = Applied{version, *key};
   }
   policy::ObjectStore::Report r = store_.apply(std::move(decoded));
   if (r.error) {

@@ -71,9 +71,14 @@ class KubeSource : public PolicySource, public EventSink {
   policy::ObjectStore store_;
   std::vector<std::set<policy::ObjectKey>> known_;  // per kind: keys applied from it
   std::vector<bool> listed_;                        // per kind: a full view is in the store
-  // Per kind: "namespace/name" -> the resourceVersion last applied. An object that comes
-  // again unchanged (a relist, a resumed watch's replay) is not decoded again.
-  std::vector<std::map<std::string, std::string>> applied_versions_;
+  // Per kind: "namespace/name" -> the resourceVersion last applied and the object's key. An
+  // object that comes again unchanged (a relist, a resumed watch's replay) is not decoded
+  // again.
+  struct Applied {
+    std::string version;
+    policy::ObjectKey key;
+  };
+  std::vector<std::map<std::string, Applied>> applied_versions_;
 };
 
 }  // namespace palisade::control::kube
