@@ -68,93 +68,211 @@ size_t heap_used() {
 
 std::atomic<uint64_t> g_context_serial{0};  // rte_acl_create returns an existing context by name
 
-}  // namespace
-
-policy::Result<std::unique_ptr<AclTables>> AclTables::build(const policy::CompiledPolicy& policy,
-                                                            size_t max_size) {
-  std::unique_ptr<AclTables> t(new AclTables());
-  t->num_categories_ = policy.num_categories;
-  for (uint8_t family : {uint8_t{4}, uint8_t{6}}) {
-    const std::vector<AclRule>& rules = policy.rules(family);
-    FamilyStats& stats = t->stats_[family == 4 ? 0 : 1];
-    stats.rules = rules.size();
-    if (rules.empty()) {
-      continue;  // classify answers "no match" for this family
-    }
-    const auto start = std::chrono::steady_clock::now();
-    const size_t heap_before = heap_used();
-    const std::string name = "palisade-acl" + std::to_string(family) + "-" +
-                             std::to_string(g_context_serial.fetch_add(1));
-    const std::vector<rte_acl_field_def> defs = acl_key_fields(family);
-    rte_acl_param param{};
-    param.name = name.c_str();
-    param.socket_id = SOCKET_ID_ANY;
-    param.rule_size = RTE_ACL_RULE_SZ(defs.size());
-    param.max_rule_num = static_cast<uint32_t>(rules.size());
-    rte_acl_ctx* ctx = rte_acl_create(&param);
-    if (ctx == nullptr) {
-      return Error{ErrorCode::LimitExceeded, "rte_acl", {}, {},
-                   "cannot create a context for " + std::to_string(rules.size()) +
-                       " rules: " + rte_strerror(rte_errno)};
-    }
-    t->ctx_[family == 4 ? 0 : 1] = ctx;
-    // Added in chunks. rte_acl reads rules at a stride of RTE_ACL_RULE_SZ(fields), which
-    // for IPv4 is shorter than AclRuleBuffer: each rule is packed at that stride.
-    constexpr size_t kChunk = 4096;
-    const size_t stride = RTE_ACL_RULE_SZ(defs.size());
-    std::vector<uint8_t> buffer(std::min(rules.size(), kChunk) * stride);
-    AclRuleBuffer one;
-    for (size_t i = 0; i < rules.size(); i += kChunk) {
-      const size_t n = std::min(kChunk, rules.size() - i);
-      for (size_t j = 0; j < n; ++j) {
-        to_acl(rules[i + j], family, one);
-        std::memcpy(buffer.data() + j * stride, &one, stride);
-      }
-      const int rc = rte_acl_add_rules(ctx, reinterpret_cast<rte_acl_rule*>(buffer.data()),
-                                       static_cast<uint32_t>(n));
-      if (rc != 0) {
-        return Error{ErrorCode::InvalidField, "rte_acl", {}, {},
-                     "rule #" + std::to_string(i) + "..: " + rte_strerror(-rc)};
-      }
-    }
-    rte_acl_config cfg{};
-    cfg.num_categories = policy.num_categories;
-    cfg.num_fields = static_cast<uint32_t>(defs.size());
-    std::copy(defs.begin(), defs.end(), cfg.defs);
-    cfg.max_size = max_size;
-    if (const int rc = rte_acl_build(ctx, &cfg); rc != 0) {
-      return Error{ErrorCode::LimitExceeded, "rte_acl", {}, {},
-                   "building the IPv" + std::to_string(family) + " tables of " +
-                       std::to_string(rules.size()) + " rules failed: " + rte_strerror(-rc) +
-                       (max_size != 0 ? " (max_size " + std::to_string(max_size) + " bytes)" : "")};
-    }
-    stats.build_ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    stats.memory_bytes = heap_used() - heap_before;
+// One family's context over `rules`; nullptr when there are none (classify answers "no
+// match" for that family). On failure nothing is left allocated.
+policy::Result<rte_acl_ctx*> build_context(uint8_t family, const std::vector<AclRule>& rules,
+                                           uint32_t num_categories, size_t max_size,
+                                           AclTables::FamilyStats& stats) {
+  stats.rules = rules.size();
+  if (rules.empty()) {
+    return nullptr;
   }
-  return t;
+  const auto start = std::chrono::steady_clock::now();
+  const size_t heap_before = heap_used();
+  const std::string name = "palisade-acl" + std::to_string(family) + "-" +
+                           std::to_string(g_context_serial.fetch_add(1));
+  const std::vector<rte_acl_field_def> defs = acl_key_fields(family);
+  rte_acl_param param{};
+  param.name = name.c_str();
+  param.socket_id = SOCKET_ID_ANY;
+  param.rule_size = RTE_ACL_RULE_SZ(defs.size());
+  param.max_rule_num = static_cast<uint32_t>(rules.size());
+  rte_acl_ctx* ctx = rte_acl_create(&param);
+  if (ctx == nullptr) {
+    return Error{ErrorCode::LimitExceeded, "rte_acl", {}, {},
+                 "cannot create a context for " + std::to_string(rules.size()) +
+                     " rules: " + rte_strerror(rte_errno)};
+  }
+  // Added in chunks. rte_acl reads rules at a stride of RTE_ACL_RULE_SZ(fields), which for
+  // IPv4 is shorter than AclRuleBuffer: each rule is packed at that stride.
+  constexpr size_t kChunk = 4096;
+  const size_t stride = RTE_ACL_RULE_SZ(defs.size());
+  std::vector<uint8_t> buffer(std::min(rules.size(), kChunk) * stride);
+  AclRuleBuffer one;
+  for (size_t i = 0; i < rules.size(); i += kChunk) {
+    const size_t n = std::min(kChunk, rules.size() - i);
+    for (size_t j = 0; j < n; ++j) {
+      to_acl(rules[i + j], family, one);
+      std::memcpy(buffer.data() + j * stride, &one, stride);
+    }
+    const int rc = rte_acl_add_rules(ctx, reinterpret_cast<rte_acl_rule*>(buffer.data()),
+                                     static_cast<uint32_t>(n));
+    if (rc != 0) {
+      rte_acl_free(ctx);
+      return Error{ErrorCode::InvalidField, "rte_acl", {}, {},
+                   "rule #" + std::to_string(i) + "..: " + rte_strerror(-rc)};
+    }
+  }
+  rte_acl_config cfg{};
+  cfg.num_categories = num_categories;
+  cfg.num_fields = static_cast<uint32_t>(defs.size());
+  std::copy(defs.begin(), defs.end(), cfg.defs);
+  cfg.max_size = max_size;
+  if (const int rc = rte_acl_build(ctx, &cfg); rc != 0) {
+    rte_acl_free(ctx);
+    return Error{ErrorCode::LimitExceeded, "rte_acl", {}, {},
+                 "building the IPv" + std::to_string(family) + " tables of " +
+                     std::to_string(rules.size()) + " rules failed: " + rte_strerror(-rc) +
+                     (max_size != 0 ? " (max_size " + std::to_string(max_size) + " bytes)" : "")};
+  }
+  stats.build_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  stats.memory_bytes = heap_used() - heap_before;
+  return ctx;
 }
 
-AclTables::~AclTables() {
-  for (rte_acl_ctx* ctx : ctx_) {
+void classify_on(rte_acl_ctx* ctx, const uint8_t** keys, uint32_t* results, uint32_t n,
+                 uint32_t categories) {
+  if (ctx == nullptr) {
+    std::fill(results, results + size_t{n} * categories, 0u);
+    return;
+  }
+  rte_acl_classify(ctx, keys, results, n, categories);
+}
+
+void free_contexts(const std::array<rte_acl_ctx*, 2>& contexts) {
+  for (rte_acl_ctx* ctx : contexts) {
     if (ctx != nullptr) {
       rte_acl_free(ctx);
     }
   }
 }
 
+}  // namespace
+
+class AclTables::Base {
+ public:
+  Base(const Base&) = delete;
+  Base& operator=(const Base&) = delete;
+  Base() = default;
+  ~Base() { free_contexts(contexts); }
+
+  std::array<rte_acl_ctx*, 2> contexts{};
+  uint32_t sets = 0;  // of the policy built: a rebased policy's overlay starts past them
+  uint32_t num_categories = 1;
+};
+
+policy::Result<std::unique_ptr<AclTables>> AclTables::build(const policy::CompiledPolicy& policy,
+                                                            size_t max_size) {
+  if (policy.overlay_first_set != 0) {
+    return Error{ErrorCode::InvalidField, "rte_acl", {}, {},
+                 "a rebased policy is built over its base's tables (AclTables::build_over)"};
+  }
+  std::unique_ptr<AclTables> t(new AclTables());
+  t->num_categories_ = policy.num_categories;
+  auto base = std::make_shared<Base>();
+  base->sets = static_cast<uint32_t>(policy.sets.size());
+  base->num_categories = policy.num_categories;
+  for (uint8_t family : {uint8_t{4}, uint8_t{6}}) {
+    const size_t f = family == 4 ? 0 : 1;
+    auto ctx = build_context(family, policy.rules(family), policy.num_categories, max_size,
+                             t->stats_[f]);
+    if (!ctx) {
+      return ctx.error();
+    }
+    base->contexts[f] = *ctx;
+  }
+  t->base_ = std::move(base);
+  return t;
+}
+
+policy::Result<std::unique_ptr<AclTables>> AclTables::build_over(
+    std::shared_ptr<const Base> base, const policy::CompiledPolicy& rebased, size_t max_size) {
+  if (base == nullptr || rebased.overlay_first_set != base->sets + 1 ||
+      rebased.num_categories != base->num_categories) {
+    return Error{ErrorCode::InvalidField, "rte_acl", {}, {},
+                 "the policy was not rebased onto these tables"};
+  }
+  std::unique_ptr<AclTables> t(new AclTables());
+  t->num_categories_ = rebased.num_categories;
+  t->base_ = std::move(base);
+  if (rebased.sets.size() < rebased.overlay_first_set) {
+    return t;  // every set is one of the base's: no overlay, and no split per key
+  }
+  t->overlay_first_set_ = rebased.overlay_first_set;
+  for (uint8_t family : {uint8_t{4}, uint8_t{6}}) {
+    const size_t f = family == 4 ? 0 : 1;
+    std::vector<AclRule> overlay;
+    for (const AclRule& r : rebased.rules(family)) {
+      if (r.set_id >= rebased.overlay_first_set) {
+        overlay.push_back(r);
+      }
+    }
+    auto ctx = build_context(family, overlay, rebased.num_categories, max_size, t->stats_[f]);
+    if (!ctx) {
+      return ctx.error();
+    }
+    t->overlay_[f] = *ctx;
+  }
+  return t;
+}
+
+AclTables::~AclTables() { free_contexts(overlay_); }
+
+rte_acl_ctx* AclTables::context(uint8_t family) const {
+  return base_ == nullptr ? nullptr : base_->contexts[family == 4 ? 0 : 1];
+}
+
 void AclTables::classify(uint8_t family, const uint8_t** keys, uint32_t* results,
                          uint32_t n) const {
-  rte_acl_ctx* ctx = context(family);
-  if (ctx == nullptr) {
-    std::fill(results, results + size_t{n} * num_categories_, 0u);
+  const size_t f = family == 4 ? 0 : 1;
+  if (overlay_first_set_ != 0) {
+    classify_split(f, keys, results, n);
     return;
   }
-  rte_acl_classify(ctx, keys, results, n, num_categories_);
+  classify_on(base_->contexts[f], keys, results, n, num_categories_);
+}
+
+// Each key to the context of its set: the base's for the sets it holds, the overlay's for
+// the sets rebased past them. In chunks, so that everything stays on the stack.
+void AclTables::classify_split(size_t f, const uint8_t** keys, uint32_t* results,
+                               uint32_t n) const {
+  static_assert(offsetof(AclKeyV4, set_id) == offsetof(AclKeyV6, set_id));
+  constexpr uint32_t kChunk = 64;
+  const uint32_t categories = num_categories_;
+  std::array<const uint8_t*, kChunk> base_keys, overlay_keys;
+  std::array<uint32_t, kChunk> base_at, overlay_at;
+  std::array<uint32_t, kChunk * policy::kMaxCategories> base_results, overlay_results;
+  for (uint32_t done = 0; done < n; done += kChunk) {
+    const uint32_t m = std::min(kChunk, n - done);
+    uint32_t nb = 0, no = 0;
+    for (uint32_t i = 0; i < m; ++i) {
+      rte_be32_t set_be;
+      std::memcpy(&set_be, keys[done + i] + offsetof(AclKeyV4, set_id), sizeof(set_be));
+      if (rte_be_to_cpu_32(set_be) >= overlay_first_set_) {
+        overlay_keys[no] = keys[done + i];
+        overlay_at[no++] = done + i;
+      } else {
+        base_keys[nb] = keys[done + i];
+        base_at[nb++] = done + i;
+      }
+    }
+    classify_on(base_->contexts[f], base_keys.data(), base_results.data(), nb, categories);
+    classify_on(overlay_[f], overlay_keys.data(), overlay_results.data(), no, categories);
+    for (uint32_t k = 0; k < nb; ++k) {
+      std::memcpy(results + size_t{base_at[k]} * categories, &base_results[k * categories],
+                  categories * sizeof(uint32_t));
+    }
+    for (uint32_t k = 0; k < no; ++k) {
+      std::memcpy(results + size_t{overlay_at[k]} * categories,
+                  &overlay_results[k * categories], categories * sizeof(uint32_t));
+    }
+  }
 }
 
 bool AclTables::set_algorithm(enum rte_acl_classify_alg alg) {
-  for (rte_acl_ctx* ctx : ctx_) {
+  std::array<rte_acl_ctx*, 4> all{context(4), context(6), overlay_[0], overlay_[1]};
+  for (rte_acl_ctx* ctx : all) {
     if (ctx != nullptr && rte_acl_set_ctx_classify(ctx, alg) != 0) {
       return false;
     }

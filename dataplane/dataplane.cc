@@ -41,7 +41,8 @@ policy::Result<bool> start_eal(const std::vector<std::string>& args) {
 }
 
 Dataplane::Dataplane(const DataplaneConfig& config)
-    : config_(config), publisher_(static_cast<uint32_t>(std::max<size_t>(config.workers.size(), 1))) {}
+    : config_(config), publisher_(static_cast<uint32_t>(std::max<size_t>(config.workers.size(), 1))),
+      tables_(TableCacheOptions{.max_size = config.acl_max_size}) {}
 
 policy::Result<std::unique_ptr<Dataplane>> Dataplane::start(const DataplaneConfig& config) {
   std::unique_ptr<Dataplane> dp(new Dataplane(config));
@@ -206,6 +207,7 @@ policy::Result<uint64_t> Dataplane::publish(policy::CompiledPolicy&& compiled,
   RulesetOptions options;
   options.workers = workers_.size();
   options.max_size = config_.acl_max_size;
+  options.tables = &tables_;
   auto built = build_ruleset(next_generation_, std::move(compiled), snapshot, bindings, options);
   if (!built) {
     return built.error();

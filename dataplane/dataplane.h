@@ -107,6 +107,7 @@ class Dataplane {
   std::vector<std::pair<std::string, uint16_t>> port_ids_;
   PortRoles roles_;
   Publisher<Ruleset> publisher_;
+  TableCache tables_;  // each generation's tables, as an overlay over the last full build
   void* conntrack_memory_ = nullptr;
   std::unique_ptr<Conntrack> conntrack_;
   std::vector<rte_ring*> flow_logs_;

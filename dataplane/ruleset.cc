@@ -75,7 +75,8 @@ policy::Result<std::unique_ptr<Ruleset>> build_ruleset(uint64_t generation,
       }
     }
   }
-  auto tables = AclTables::build(rs->policy, options.max_size);
+  auto tables = options.tables != nullptr ? options.tables->build(rs->policy, &rs->table_build)
+                                          : AclTables::build(rs->policy, options.max_size);
   if (!tables) {
     return tables.error();
   }

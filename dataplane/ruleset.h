@@ -17,6 +17,7 @@
 
 #include "dataplane/acl_tables.h"
 #include "dataplane/endpoint_table.h"
+#include "dataplane/table_cache.h"
 #include "policy/compiled_policy.h"
 #include "policy/snapshot.h"
 
@@ -69,11 +70,15 @@ struct Ruleset {
   std::unique_ptr<VerdictCounters> counters;
   // Pods named by a binding that the snapshot does not have (the port drops everything).
   std::vector<std::string> missing_pods;
+  TableBuild table_build;  // how the tables were made: in full, or as an overlay
 };
 
 struct RulesetOptions {
   size_t workers = 1;
   size_t max_size = 0;  // rte_acl max_size per family; 0: no bound
+  // Builds the tables incrementally across generations (its own max_size applies); when
+  // null, each generation's tables are built in full.
+  TableCache* tables = nullptr;
 };
 
 // Builds a generation from a compiled snapshot. Errors (a table over its limits) leave the

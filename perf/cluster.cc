@@ -75,6 +75,13 @@ std::vector<std::string> make_cluster_yaml(const ClusterSize& size) {
   return out;
 }
 
+policy::Object changed_policy(int serial) {
+  return decode("{apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: "
+                "allow-1, namespace: ns0}, spec: {podSelector: {matchLabels: {app: a1}}, "
+                "ingress: [{from: [{podSelector: {matchLabels: {app: a0}}}], ports: [{port: " +
+                std::to_string(20000 + serial % 40000) + "}]}]}}");
+}
+
 policy::Object extra_pod(int serial) { return decode(pod_yaml("ns0", 1000 + serial, 0xfe00 + serial)); }
 
 }  // namespace palisade::perf

@@ -20,5 +20,7 @@ std::vector<policy::Object> make_cluster(const ClusterSize& size);
 std::vector<std::string> make_cluster_yaml(const ClusterSize& size);
 // One more pod in the first namespace, for the cost of an update.
 policy::Object extra_pod(int serial);
+// ns0/allow-1 with another port each serial, for the cost of a policy changed.
+policy::Object changed_policy(int serial);
 
 }  // namespace palisade::perf

@@ -1,6 +1,7 @@
 // Compile time, table memory and classify cost at cluster scale:
 //   BM_compile/PODS/POLICIES        snapshot -> CompiledPolicy -> rte_acl tables, in full
-//   BM_update_pod/PODS/POLICIES     the cost of one pod added (a full rebuild today)
+//   BM_update/PODS/POLICIES/KIND    the cost of one pod added or one policy changed, by stage,
+//                                   with the tables built as an overlay over the first build
 //   BM_classify/BURST               at (10k pods, 1k policies), first packets to local pods:
 //                                   palisade = endpoint table lookup, key, rte_acl, tier walk;
 //                                   stage = key, rte_acl, tier walk (set ids known);
@@ -17,6 +18,7 @@
 #include "dataplane/acl_tables.h"
 #include "dataplane/eal.h"
 #include "dataplane/endpoint_table.h"
+#include "dataplane/table_cache.h"
 #include "perf/cluster.h"
 #include "policy/compiler.h"
 #include "policy/evaluator.h"
@@ -80,23 +82,67 @@ BENCHMARK(BM_compile)
     ->Unit(benchmark::kMillisecond)
     ->Iterations(1);
 
-void BM_update_pod(benchmark::State& state) {
+// One update at cluster scale, through the daemon's path: snapshot, compile, and the tables
+// from the TableCache (a rebase onto the base built first, and an overlay of the sets that
+// differ). Arg 2: 0 = a pod added to ns0, 1 = ns0/allow-1 changed (another port). Counters:
+// each stage's ms (the mean of the iterations), and what the overlay held.
+void BM_update(benchmark::State& state) {
   start_eal();
   auto objects = perf::make_cluster({int(state.range(0)), int(state.range(1))});
-  int serial = 0;
-  for (auto _ : state) {
-    objects.push_back(perf::extra_pod(serial++));
+  const bool policy_change = state.range(2) == 1;
+  dataplane::TableCache cache;
+  {
     auto snap = policy::build_snapshot(objects).snapshot;
     auto compiled = policy::compile(*snap).value();
-    auto tables = dataplane::AclTables::build(compiled).value();
-    benchmark::DoNotOptimize(tables);
+    cache.build(compiled).value();  // the base
   }
+  size_t policy_at = 0;
+  for (size_t i = 0; i < objects.size(); ++i) {
+    if (objects[i].key.name == "allow-1" && objects[i].key.ns == "ns0") {
+      policy_at = i;
+    }
+  }
+  int serial = 0;
+  double snapshot_ms = 0, compile_ms = 0, tables_ms = 0;
+  dataplane::TableBuild info;
+  for (auto _ : state) {
+    if (policy_change) {
+      objects[policy_at] = perf::changed_policy(serial++);
+    } else {
+      objects.push_back(perf::extra_pod(serial++));
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    auto snap = policy::build_snapshot(objects).snapshot;
+    const auto t1 = std::chrono::steady_clock::now();
+    auto compiled = policy::compile(*snap).value();
+    const auto t2 = std::chrono::steady_clock::now();
+    auto tables = cache.build(compiled, &info).value();
+    const auto t3 = std::chrono::steady_clock::now();
+    benchmark::DoNotOptimize(tables);
+    snapshot_ms += std::chrono::duration<double, std::milli>(t1 - t0).count();
+    compile_ms += std::chrono::duration<double, std::milli>(t2 - t1).count();
+    tables_ms += std::chrono::duration<double, std::milli>(t3 - t2).count();
+  }
+  const double n = double(state.iterations());
+  state.counters["snapshot_ms"] = snapshot_ms / n;
+  state.counters["compile_ms"] = compile_ms / n;
+  state.counters["tables_ms"] = tables_ms / n;
+  state.counters["overlay_rules"] = double(info.full ? 0 : info.rebase.overlay_rules);
+  state.counters["overlay_sets"] = double(info.full ? 0 : info.rebase.overlay_sets);
+  state.counters["full_builds"] = info.full ? 1 : 0;  // of the last iteration
 }
-BENCHMARK(BM_update_pod)
-    ->Args({1000, 100})
-    ->Args({10000, 1000})
+BENCHMARK(BM_update)
+    ->ArgNames({"pods", "policies", "policy"})
+    ->Args({100, 10, 0})
+    ->Args({100, 10, 1})
+    ->Args({1000, 100, 0})
+    ->Args({1000, 100, 1})
+    ->Args({10000, 1000, 0})
+    ->Args({10000, 1000, 1})
+    ->Args({50000, 5000, 0})
+    ->Args({50000, 5000, 1})
     ->Unit(benchmark::kMillisecond)
-    ->Iterations(2);
+    ->Iterations(5);
 
 void BM_classify(benchmark::State& state) {
   start_eal();

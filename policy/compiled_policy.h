@@ -66,6 +66,10 @@ struct CompiledPolicy {
   std::vector<std::string> tier_names;  // category c > 0 is tier_names[c - 1]
   std::vector<std::string> policy_names;
   uint32_t num_categories = 1;          // 1 or a multiple of kResultsMultiplier
+  // 0: one table holds every set's rules. Otherwise the policy was rebased onto a base whose
+  // tables are built (policy/rebase.h): sets with ids from overlay_first_set on have their
+  // rules in an overlay table, the others in the base's.
+  uint32_t overlay_first_set = 0;
 
   const std::vector<AclRule>& rules(uint8_t family) const { return family == 4 ? rules_v4 : rules_v6; }
   const EndpointBinding* binding(const IpAddr& ip) const;

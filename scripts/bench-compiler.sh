@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The compiler's benchmarks, in one run on this machine:
 #   1. compile time and table memory at (100,10), (1k,100), (10k,1k), (50k,5k), and the cost
-#      of one pod added (perf/compiler_bench BM_compile, BM_update_pod);
+#      of one pod added and of one policy changed (perf/compiler_bench BM_compile, BM_update);
 #   2. classify cost per packet at (10k pods, 1k policies): Palisade's path beside raw
 #      rte_acl_classify on the same context (BM_classify), and DPDK's own dpdk-test-acl on
 #      the same rules exported as ClassBench files (without the policy-set field, which
@@ -15,7 +15,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 echo "== CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"
-build/perf/compiler_bench --benchmark_filter='BM_compile|BM_update_pod|BM_classify'
+build/perf/compiler_bench --benchmark_filter='BM_compile|BM_update|BM_classify'
 
 echo "== the (10k pods, 1k policies) cluster through palisadectl compile"
 mkdir -p "$work/cluster"
