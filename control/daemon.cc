@@ -138,6 +138,7 @@ class Daemon {
   void apply() {
     const auto start = Clock::now();
     PolicySource::Update u = source_->refresh();
+    const double store_ms = ms_since(start);
     for (const std::string& line : u.log) {
       std::cout << "palisade: " << line << "\n";
     }
@@ -156,13 +157,17 @@ class Daemon {
       std::cout.flush();
       return;  // nothing in force changed (log lines, a relist of the same objects)
     }
+    const auto snapshot_start = Clock::now();
     policy::SnapshotBuild build = policy::build_snapshot(source_->store().objects());
+    const double snapshot_ms = ms_since(snapshot_start);
     for (const policy::Error& e : build.errors) {
       std::cout << "palisade: not applied: " << e.to_string() << "\n";
     }
     policy::CompileOptions options;
     options.node = config_.node_name;
+    const auto compile_start = Clock::now();
     policy::Result<policy::CompiledPolicy> compiled = policy::compile(*build.snapshot, options);
+    const double compile_ms = ms_since(compile_start);
     if (!compiled) {
       ++compile_failures_;
       std::cout << "palisade: policy not compiled, generation " << generation_
@@ -198,8 +203,11 @@ class Daemon {
               << build.snapshot->endpoints.size() << " endpoints, "
               << build.snapshot->policies.size() << " policies, " << rules << " rules in " << sets
               << " policy sets (built in " << static_cast<int>(ms_since(start))
-              << " ms; oldest event in force after " << static_cast<int>(oldest_event_ms)
-              << " ms)\n";
+              << " ms: store " << static_cast<int>(store_ms) << ", snapshot "
+              << static_cast<int>(snapshot_ms) << ", compile "
+              << static_cast<int>(compile_ms) << ", tables "
+              << static_cast<int>(dp_.current()->table_build.ms) << "; oldest event in force after " << static_cast<int>(oldest_event_ms)
+              << " ms; " << dp_.current()->table_build.describe() << ")\n";
     for (const std::string& pod : dp_.current()->missing_pods) {
       std::cout << "palisade: pod " << pod
                 << " is bound to a port but not in the snapshot: its port forwards nothing\n";

@@ -68,38 +68,25 @@ policy::Result<std::unique_ptr<EndpointTable>> EndpointTable::build(
   }
   std::unique_ptr<EndpointTable> t(new EndpointTable());
   const auto count = static_cast<uint32_t>(entries.size());
-  // A /32 route needs the tbl8 group of its /24: one group per distinct /24.
-  std::set<uint32_t> slash24;
+  std::vector<uint32_t> v4;
   for (const auto& [ip, sets] : entries) {
     if (ip.family == 4) {
-      slash24.insert(host_order(ip) >> 8);
+      v4.push_back(host_order(ip));
     }
   }
-  const std::string name = "palisade-ep4-" + std::to_string(g_serial.fetch_add(1));
-  rte_lpm_config config{};
-  config.max_rules = std::max<uint32_t>(count, 16);
-  config.number_tbl8s = static_cast<uint32_t>(slash24.size()) + 1;
-  t->v4_ = rte_lpm_create(name.c_str(), SOCKET_ID_ANY, &config);
+  t->lpm_ = take_lpm(v4);
   t->v6_ = make("6", 16, count);
-  if (t->v4_ == nullptr || t->v6_ == nullptr) {
+  if (t->lpm_ == nullptr || t->v6_ == nullptr) {
     return policy::Error{policy::ErrorCode::LimitExceeded, "endpoint table", {}, {},
                          "cannot create the endpoint table for " + std::to_string(count) +
                              " addresses: " + rte_strerror(rte_errno)};
   }
-  constexpr uint32_t kMaxNextHop = (1u << 24) - 1;  // rte_lpm's next hops are 24 bits
+  t->v4_ = t->lpm_->lpm;
+  t->sets_.assign(t->lpm_->slots, EndpointSets{});  // slots of no address stay unused
   for (const auto& [ip, sets] : entries) {
-    int rc = 0;
     if (ip.family == 4) {
-      if (t->sets_.size() > kMaxNextHop) {
-        rc = -ENOSPC;
-      } else {
-        rc = rte_lpm_add(t->v4_, host_order(ip), 32, static_cast<uint32_t>(t->sets_.size()));
-        t->sets_.push_back(sets);
-      }
-    } else {
-      rc = rte_hash_add_key_data(t->v6_, ip.bytes.data(), pack(sets));
-    }
-    if (rc != 0) {
+      t->sets_[t->lpm_->slot_of.at(host_order(ip))] = sets;
+    } else if (const int rc = rte_hash_add_key_data(t->v6_, ip.bytes.data(), pack(sets)); rc != 0) {
       return policy::Error{policy::ErrorCode::LimitExceeded, "endpoint table", names[ip], {},
                            "cannot add " + ip.to_string() + ": " + rte_strerror(-rc)};
     }
@@ -108,7 +95,7 @@ policy::Result<std::unique_ptr<EndpointTable>> EndpointTable::build(
 }
 
 EndpointTable::~EndpointTable() {
-  rte_lpm_free(v4_);
+  give_back_lpm(std::move(lpm_));
   rte_hash_free(v6_);
 }
 

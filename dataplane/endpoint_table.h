@@ -2,6 +2,8 @@
 // burst at a time: IPv4 in an rte_lpm of /32 routes (two memory reads a lookup, and the same
 // structure the routed model forwards with), IPv6 in an rte_hash. Built from a
 // CompiledPolicy with its tables; immutable once built, so workers read it without locks.
+// The rte_lpm comes from a pool and goes back to it when the table is destroyed (after its
+// generation's grace period): see dataplane/lpm_pool.h for why.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +15,7 @@
 
 #include <vector>
 
+#include "dataplane/lpm_pool.h"
 #include "policy/compiled_policy.h"
 #include "policy/error.h"
 
@@ -56,7 +59,8 @@ class EndpointTable {
   void lookup_v4_into(const rte_be32_t* const* addrs, uint32_t n, Out out) const;
   template <typename Out>
   void lookup_v6_into(const uint8_t* const* addrs, uint32_t n, Out out) const;
-  rte_lpm* v4_ = nullptr;    // next hop: index into sets_
+  std::unique_ptr<PooledLpm> lpm_;  // IPv4 /32 routes, from the pool (dataplane/lpm_pool.h)
+  rte_lpm* v4_ = nullptr;           // lpm_'s table; next hop: index into sets_
   rte_hash* v6_ = nullptr;   // data: both set ids
   std::vector<EndpointSets> sets_;
 };

@@ -7,7 +7,11 @@ ms" log line, the same figure /metrics exports as palisade_event_to_enforcement_
 For each cluster size (perf/cluster.h's synthetic cluster, served by the fake API server of
 tests/kube/ over HTTPS), the daemon runs on vhost-user ports without hugepages, and each kind
 of change is made N times, one at a time (each waits for its generation):
-  pod added, a pod's labels changed, a NetworkPolicy added.
+  pod added       a pod in an application namespace (ns0), like its neighbours
+  pod relabelled  an ns0 pod's app label toggled, so that other policies select it
+  policy added    a NetworkPolicy in ns0
+  monitoring pod  a pod added to the monitoring namespace, which every namespace's policy
+                  admits: its address enters a rule of most policy sets of the node
 Prints p50 and p99 per kind of change and size.
 
 Usage: kube_latency.py PALISADE CLUSTER_MANIFESTS SOURCE_ROOT [--sizes 1000x100,10000x1000]
@@ -45,10 +49,12 @@ def measure(args, pods: int, policies: int) -> dict[str, list[float]]:
     for o in objects:  # the API server stores Calico's v3 objects as its CRDs
         if o["apiVersion"] == "projectcalico.org/v3":
             o["apiVersion"] = "crd.projectcalico.org/v1"
-    first_pod = next(o for o in objects if o["kind"] == "Pod")
-    ns = first_pod["metadata"]["namespace"]
-    results: dict[str, list[float]] = {"pod added": [], "pod labels changed": [],
-                                       "policy added": []}
+    pods = [o for o in objects if o["kind"] == "Pod"]
+    app_pod = next(o for o in pods if o["metadata"]["namespace"] == "ns0")
+    monitoring_pod = next(o for o in pods if o["metadata"]["namespace"] == "monitoring")
+    ns = "ns0"
+    results: dict[str, list[float]] = {"pod added": [], "pod relabelled": [],
+                                       "policy added": [], "monitoring pod": []}
     with tempfile.TemporaryDirectory(prefix="palisade-latency-") as tmp:
         tmp = pathlib.Path(tmp)
         server = FakeApiServer(tmp, seed=objects)
@@ -71,23 +77,29 @@ def measure(args, pods: int, policies: int) -> dict[str, list[float]]:
                 if not line:
                     raise RuntimeError(f"{kind}: no new generation:\n" + daemon.text()[-2000:])
                 results[kind].append(float(re.search(GENERATION, line).group(2)))
+                if args.verbose:
+                    print(f"    {kind}: {line.split(' in force: ', 1)[1]}", flush=True)
                 time.sleep(0.05)
 
+            def add_pod(like: dict, name: str, ip: str) -> None:
+                pod = copy.deepcopy(like)
+                pod_ns = like["metadata"]["namespace"]
+                pod["metadata"] = {"name": name, "namespace": pod_ns,
+                                   "labels": dict(like["metadata"].get("labels", {}))}
+                pod["status"] = {"podIP": ip}
+                timed("pod added" if like is app_pod else "monitoring pod",
+                      lambda: server.create(f"/api/v1/namespaces/{pod_ns}/pods", pod))
+
             for i in range(args.iterations):
-                pod = copy.deepcopy(first_pod)
-                pod["metadata"] = {"name": f"latency-pod-{i}", "namespace": ns,
-                                   "labels": dict(first_pod["metadata"].get("labels", {}))}
-                pod["status"] = {"podIP": f"10.250.{i // 250}.{i % 250 + 1}"}
-                timed("pod added", lambda: server.create(f"/api/v1/namespaces/{ns}/pods", pod))
+                add_pod(app_pod, f"latency-pod-{i}", f"10.250.0.{i + 1}")
             for i in range(args.iterations):
-                name = first_pod["metadata"]["name"]
-                path = f"/api/v1/namespaces/{ns}/pods/{name}"
+                path = f"/api/v1/namespaces/{ns}/pods/{app_pod['metadata']['name']}"
 
                 def relabel():
                     _, current = server.request("GET", path)
-                    current["metadata"].setdefault("labels", {})["latency"] = str(i)
+                    current["metadata"]["labels"]["app"] = "a1" if i % 2 == 0 else "a2"
                     server.replace(path, current)
-                timed("pod labels changed", relabel)
+                timed("pod relabelled", relabel)
             for i in range(args.iterations):
                 policy = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
                           "metadata": {"name": f"latency-{i}", "namespace": ns},
@@ -95,6 +107,8 @@ def measure(args, pods: int, policies: int) -> dict[str, list[float]]:
                                    "ingress": [{"ports": [{"port": 20000 + i}]}]}}
                 timed("policy added", lambda: server.create(
                     f"/apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies", policy))
+            for i in range(args.iterations):
+                add_pod(monitoring_pod, f"latency-monitor-{i}", f"10.251.0.{i + 1}")
         finally:
             daemon.stop()
             server.stop()
@@ -109,6 +123,7 @@ def main() -> int:
     parser.add_argument("--sizes", default="1000x100,10000x1000")
     parser.add_argument("--iterations", type=int, default=30)
     parser.add_argument("--debounce-ms", type=int, default=10)
+    parser.add_argument("--verbose", action="store_true", help="print each generation line")
     args = parser.parse_args()
     print(f"CPU: {next(l for l in open('/proc/cpuinfo') if l.startswith('model name')).split(':')[1].strip()}, "
           f"{os.cpu_count()} cores; debounce {args.debounce_ms} ms; {args.iterations} changes "
