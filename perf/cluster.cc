@@ -82,6 +82,8 @@ policy::Object changed_policy(int serial) {
                 std::to_string(20000 + serial % 40000) + "}]}]}}");
 }
 
-policy::Object extra_pod(int serial) { return decode(pod_yaml("ns0", 1000 + serial, 0xfe00 + serial)); }
+policy::Object extra_pod(int serial, const std::string& ns) {
+  return decode(pod_yaml(ns, 1000 + serial, 0xfe00 + serial));
+}
 
 }  // namespace palisade::perf

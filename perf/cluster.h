@@ -18,8 +18,9 @@ struct ClusterSize {
 std::vector<policy::Object> make_cluster(const ClusterSize& size);
 // The same cluster as YAML documents, for tools that read manifests.
 std::vector<std::string> make_cluster_yaml(const ClusterSize& size);
-// One more pod in the first namespace, for the cost of an update.
-policy::Object extra_pod(int serial);
+// One more pod, for the cost of an update: in the first namespace by default; in
+// "monitoring", every namespace's policies admit it.
+policy::Object extra_pod(int serial, const std::string& ns = "ns0");
 // ns0/allow-1 with another port each serial, for the cost of a policy changed.
 policy::Object changed_policy(int serial);
 
