@@ -49,9 +49,9 @@ def measure(args, pods: int, policies: int) -> dict[str, list[float]]:
     for o in objects:  # the API server stores Calico's v3 objects as its CRDs
         if o["apiVersion"] == "projectcalico.org/v3":
             o["apiVersion"] = "crd.projectcalico.org/v1"
-    pods = [o for o in objects if o["kind"] == "Pod"]
-    app_pod = next(o for o in pods if o["metadata"]["namespace"] == "ns0")
-    monitoring_pod = next(o for o in pods if o["metadata"]["namespace"] == "monitoring")
+    pod_objects = [o for o in objects if o["kind"] == "Pod"]
+    app_pod = next(o for o in pod_objects if o["metadata"]["namespace"] == "ns0")
+    monitoring_pod = next(o for o in pod_objects if o["metadata"]["namespace"] == "monitoring")
     ns = "ns0"
     results: dict[str, list[float]] = {"pod added": [], "pod relabelled": [],
                                        "policy added": [], "monitoring pod": []}
