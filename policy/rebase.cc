@@ -148,14 +148,7 @@ std::optional<CompiledPolicy> BaseIndex::rebase(const CompiledPolicy& fresh,
   const SetView fresh_view{fresh, fresh_v4, fresh_v6, fresh_hashes};
   const SetView base_view{base, lists_->v4, lists_->v6, lists_->name_hashes};
 
-  CompiledPolicy out;
-  out.rules_v4 = base.rules_v4;
-  out.rules_v6 = base.rules_v6;
-  out.verdicts = base.verdicts;
-  out.sets = base.sets;
-  out.tier_names = base.tier_names;
-  out.policy_names = base.policy_names;
-  out.num_categories = base.num_categories;
+  CompiledPolicy out = base;  // its rules, sets, verdicts and names keep their indexes
   const auto first = static_cast<uint32_t>(base.sets.size() + 1);
   out.overlay_first_set = first;
 
