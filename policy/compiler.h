@@ -39,4 +39,9 @@ struct CompileOptions {
 
 Result<CompiledPolicy> compile(const Snapshot& snap, const CompileOptions& options = {});
 
+// LimitExceeded when either family has more than options.max_rules rules; `where` says how far
+// the compile had got.
+std::optional<Error> check_rule_limit(const CompiledPolicy& p, const CompileOptions& options,
+                                      const std::string& where);
+
 }  // namespace palisade::policy

@@ -54,10 +54,30 @@ PortSet all_ports() { return PortSet::all(65535); }
 
 PeerLowering::PeerLowering(const Snapshot& snap, std::vector<std::pair<IpAddr, std::string>> dns)
     : snap_(snap), dns_(std::move(dns)) {
+  std::set<IpAddr> taken;  // an address belongs to the first node that has it, as node_at()
+  std::vector<IpAddr> node_ips;
+  for (const auto& [name, node] : snap.nodes) {
+    std::vector<IpAddr> mine;
+    for (const IpAddr& ip : node.addresses) {
+      if (taken.insert(ip).second) {
+        mine.push_back(ip);
+      }
+    }
+    node_ips.insert(node_ips.end(), mine.begin(), mine.end());
+    node_sets_[name] = AddressSet::of_many(mine);
+  }
+  nodes_ = AddressSet::of_many(node_ips);
+}
+
+void PeerLowering::index_endpoints() {
+  if (endpoints_indexed_) {
+    return;
+  }
+  endpoints_indexed_ = true;
   // An address belongs to the first endpoint that has it, as endpoint_at() decides.
   std::set<IpAddr> claimed;
   std::vector<IpAddr> pod_ips;
-  for (const Endpoint& ep : snap.endpoints) {
+  for (const Endpoint& ep : snap_.endpoints) {
     std::vector<IpAddr> mine;
     for (const IpAddr& ip : ep.ips) {
       if (claimed.insert(ip).second) {
@@ -77,23 +97,17 @@ PeerLowering::PeerLowering(const Snapshot& snap, std::vector<std::pair<IpAddr, s
     }
   }
   pods_ = AddressSet::of_many(pod_ips);
-  for (const Selectable& s : snap.selectables) {
+}
+
+void PeerLowering::index_selectables() {
+  if (selectables_indexed_) {
+    return;
+  }
+  selectables_indexed_ = true;
+  for (const Selectable& s : snap_.selectables) {
     all_selectables_.push_back(&s);
     selectables_by_ns_[s.ns].push_back(&s);
   }
-  std::set<IpAddr> taken;  // likewise for nodes, as node_at() decides
-  std::vector<IpAddr> node_ips;
-  for (const auto& [name, node] : snap.nodes) {
-    std::vector<IpAddr> mine;
-    for (const IpAddr& ip : node.addresses) {
-      if (taken.insert(ip).second) {
-        mine.push_back(ip);
-      }
-    }
-    node_ips.insert(node_ips.end(), mine.begin(), mine.end());
-    node_sets_[name] = AddressSet::of_many(mine);
-  }
-  nodes_ = AddressSet::of_many(node_ips);
 }
 
 const AddressSet& PeerLowering::node_addresses(const std::string& node) const {
@@ -103,10 +117,14 @@ const AddressSet& PeerLowering::node_addresses(const std::string& node) const {
 
 const AddressSet& PeerLowering::selector_set(const EndpointSelector& sel) {
   std::string key = cache_key(sel);
+  if (reads_ != nullptr) {
+    reads_->selectors.emplace_back(key, &sel);
+  }
   auto it = selector_cache_.find(key);
   if (it != selector_cache_.end()) {
     return it->second;
   }
+  index_selectables();
   std::vector<IpAddr> ips;
   std::vector<Cidr> nets;
   // A selector confined to a namespace need only look at that namespace's selectables.
@@ -130,7 +148,13 @@ const AddressSet& PeerLowering::selector_set(const EndpointSelector& sel) {
   return selector_cache_.emplace(std::move(key), AddressSet::of_many(ips, nets)).first->second;
 }
 
-AddressSet PeerLowering::entity_set(Entity e, const Endpoint& judged) const {
+AddressSet PeerLowering::entity_set(Entity e, const Endpoint& judged) {
+  if (e == Entity::World || e == Entity::Cluster) {
+    index_endpoints();
+    if (reads_ != nullptr) {
+      reads_->pod_addresses = true;
+    }
+  }
   switch (e) {
     case Entity::All:
       return AddressSet::all();
@@ -225,8 +249,12 @@ std::vector<PeerPiece> PeerLowering::lower(const PeerMatch& m, const Endpoint& j
   if (!names.empty()) {
     // A name resolves on the endpoint that owns the packet's address on this side; only the
     // endpoints that declare one of the names can differ from the rest.
+    index_endpoints();
     std::set<size_t> candidates;
     for (const std::string& name : names) {
+      if (reads_ != nullptr) {
+        reads_->port_names.push_back(name);
+      }
       if (auto it = by_port_name_.find(name); it != by_port_name_.end()) {
         candidates.insert(it->second.begin(), it->second.end());
       }

@@ -25,7 +25,22 @@ struct PeerPiece {
   PortSet ports;
 };
 
-// Address sets computed once per snapshot and shared by every rule that needs them.
+// What the rules of one policy set read from the snapshot's endpoints, recorded while they
+// are lowered, so that a compile session knows which sets a changed pod can change
+// (policy/compile_session.h).
+struct PeerReads {
+  // Selector sets (selector, notSelector), by their cache key: a pod that one selects, before
+  // or after a change, changes the set's addresses.
+  std::vector<std::pair<std::string, const EndpointSelector*>> selectors;
+  // Port names resolved on peer endpoints: a pod that declares one may give it a number.
+  std::vector<std::string> port_names;
+  // Entities made of every pod's address (cluster, world).
+  bool pod_addresses = false;
+};
+
+// Address sets computed once per snapshot and shared by every rule that needs them. The
+// indexes over endpoints and selectables are built on first use, so that a session that
+// lowers a few sets after a pod changed does not pay for the whole cluster's.
 class PeerLowering {
  public:
   // dns: the addresses DNS answers gave, with the names asked (for toFQDNs).
@@ -42,9 +57,14 @@ class PeerLowering {
 
   const AddressSet& node_addresses(const std::string& node) const;
 
+  // Where lower() records what it reads until the next call; nullptr: nowhere.
+  void record_into(PeerReads* reads) { reads_ = reads; }
+
  private:
+  void index_endpoints();
+  void index_selectables();
   const AddressSet& selector_set(const EndpointSelector& sel);
-  AddressSet entity_set(Entity e, const Endpoint& judged) const;
+  AddressSet entity_set(Entity e, const Endpoint& judged);
   AddressSet address_part(const PeerMatch& m, const Endpoint& judged, bool is_destination);
 
   const Snapshot& snap_;
@@ -56,6 +76,8 @@ class PeerLowering {
   std::map<std::string, AddressSet, std::less<>> selector_cache_;
   std::map<std::string, std::vector<size_t>, std::less<>> by_port_name_;  // into owned_
   std::vector<const Selectable*> all_selectables_;
+  bool endpoints_indexed_ = false, selectables_indexed_ = false;
+  PeerReads* reads_ = nullptr;
   std::map<std::string, std::vector<const Selectable*>, std::less<>> selectables_by_ns_;
 };
 

@@ -90,11 +90,75 @@ const Tier* Snapshot::tier(const std::string& name) const {
   return it == tiers.end() ? nullptr : &*it;
 }
 
+std::optional<Endpoint> pod_endpoint(const Pod& pod, const std::string& source) {
+  if (pod.finished || pod.host_network) {
+    return std::nullopt;  // an ended pod is no endpoint, as in Calico: its address is released
+  }
+  Endpoint ep;
+  ep.kind = EndpointKind::Workload;
+  ep.ns = pod.ns;
+  ep.name = pod.name;
+  ep.node = pod.node;
+  ep.labels = pod.labels;
+  ep.service_account = pod.service_account;
+  ep.ips = pod.ips;
+  ep.named_ports = pod.named_ports;
+  ep.port_annotation = pod.port_annotation;
+  ep.source = source;
+  return ep;
+}
+
+Selectable make_selectable(const Snapshot& snap, const Endpoint& ep) {
+  Selectable s;
+  s.kind = ep.kind == EndpointKind::Workload ? Selectable::Kind::Workload
+                                             : Selectable::Kind::Host;
+  s.ns = ep.ns;
+  s.endpoint = &ep;
+  s.service_account = ep.service_account;
+  if (auto it = snap.service_accounts.find(std::pair{ep.ns, ep.service_account});
+      it != snap.service_accounts.end()) {
+    s.service_account_labels = it->second;
+  }
+  s.labels_by_dialect[size_t(Dialect::Kubernetes)] = ep.labels;
+  s.labels_by_dialect[size_t(Dialect::Calico)] = calico_labels(ep);
+  s.labels_by_dialect[size_t(Dialect::Cilium)] =
+      ep.kind == EndpointKind::Workload ? cilium_labels(ep, snap.namespace_labels(ep.ns))
+                                        : ep.labels;
+  return s;
+}
+
+void Snapshot::replace_workload(const std::string& ns, const std::string& name,
+                                std::optional<Endpoint> ep) {
+  const auto workloads_end = std::ranges::partition_point(
+      endpoints, [](const Endpoint& e) { return e.kind == EndpointKind::Workload; });
+  const auto at = std::lower_bound(endpoints.begin(), workloads_end, std::tie(ns, name),
+                                   [](const Endpoint& e, const auto& id) {
+                                     return std::tie(e.ns, e.name) < id;
+                                   });
+  const auto index = at - endpoints.begin();
+  const bool present = at != workloads_end && at->ns == ns && at->name == name;
+  if (present && ep) {
+    *at = std::move(*ep);
+    selectables[size_t(index)] = make_selectable(*this, *at);
+  } else if (present) {
+    endpoints.erase(at);
+    selectables.erase(selectables.begin() + index);
+  } else if (ep) {
+    endpoints.insert(at, std::move(*ep));
+    selectables.insert(selectables.begin() + index, Selectable{});
+    selectables[size_t(index)] = make_selectable(*this, endpoints[size_t(index)]);
+  }
+  // Inserting or erasing moved the endpoints: every selectable points at its own again.
+  for (size_t i = 0; i < endpoints.size(); ++i) {
+    selectables[i].endpoint = &endpoints[i];
+  }
+}
+
 SnapshotBuild build_snapshot(const std::vector<Object>& objects, const Failsafe& failsafe) {
   auto snap = std::make_unique<Snapshot>();
   SnapshotBuild out;
   snap->failsafe = failsafe;
-  std::map<std::pair<std::string, std::string>, Labels> service_accounts;
+  auto& service_accounts = snap->service_accounts;
   std::vector<Endpoint> hosts;
   std::vector<const Object*> policy_objects;
 
@@ -124,30 +188,15 @@ SnapshotBuild build_snapshot(const std::vector<Object>& objects, const Failsafe&
               add_address(n, ip);
             }
           } else if constexpr (std::is_same_v<T, Pod>) {
-            if (body.finished) {
-              return;  // an ended pod is no endpoint, as in Calico: its address is released
-            }
-            if (body.host_network) {
+            if (body.host_network && !body.finished && !body.node.empty()) {
               // Not an endpoint: its traffic is its node's traffic.
-              if (!body.node.empty()) {
-                for (const IpAddr& ip : body.ips) {
-                  add_address(node(body.node), ip);
-                }
+              for (const IpAddr& ip : body.ips) {
+                add_address(node(body.node), ip);
               }
-              return;
             }
-            Endpoint ep;
-            ep.kind = EndpointKind::Workload;
-            ep.ns = body.ns;
-            ep.name = body.name;
-            ep.node = body.node;
-            ep.labels = body.labels;
-            ep.service_account = body.service_account;
-            ep.ips = body.ips;
-            ep.named_ports = body.named_ports;
-            ep.port_annotation = body.port_annotation;
-            ep.source = obj.source;
-            snap->endpoints.push_back(std::move(ep));
+            if (std::optional<Endpoint> ep = pod_endpoint(body, obj.source)) {
+              snap->endpoints.push_back(std::move(*ep));
+            }
           } else if constexpr (std::is_same_v<T, Endpoint>) {
             hosts.push_back(body);
           } else if constexpr (std::is_same_v<T, NetworkSet>) {
@@ -230,22 +279,7 @@ SnapshotBuild build_snapshot(const std::vector<Object>& objects, const Failsafe&
   });
 
   for (const Endpoint& ep : snap->endpoints) {
-    Selectable s;
-    s.kind = ep.kind == EndpointKind::Workload ? Selectable::Kind::Workload
-                                               : Selectable::Kind::Host;
-    s.ns = ep.ns;
-    s.endpoint = &ep;
-    s.service_account = ep.service_account;
-    if (auto it = service_accounts.find({ep.ns, ep.service_account});
-        it != service_accounts.end()) {
-      s.service_account_labels = it->second;
-    }
-    s.labels_by_dialect[size_t(Dialect::Kubernetes)] = ep.labels;
-    s.labels_by_dialect[size_t(Dialect::Calico)] = calico_labels(ep);
-    s.labels_by_dialect[size_t(Dialect::Cilium)] =
-        ep.kind == EndpointKind::Workload ? cilium_labels(ep, snap->namespace_labels(ep.ns))
-                                          : ep.labels;
-    snap->selectables.push_back(std::move(s));
+    snap->selectables.push_back(make_selectable(*snap, ep));
   }
   for (const NetworkSet& set : snap->network_sets) {
     Selectable s;

@@ -48,6 +48,8 @@ struct Snapshot {
   std::vector<Policy> policies;          // in evaluation order: tier, band, order, name
   // Every endpoint (first, in the order of `endpoints`) and network set, with their labels.
   std::vector<Selectable> selectables;
+  // Service accounts' labels by (namespace, name), for serviceAccountSelector.
+  std::map<std::pair<std::string, std::string>, Labels, std::less<>> service_accounts;
   Failsafe failsafe = Failsafe::calico_defaults();
 
   // The endpoint that owns an address (a workload endpoint before a host endpoint).
@@ -57,6 +59,13 @@ struct Snapshot {
   // A namespace's labels; a namespace with no Namespace object has only its name labels.
   Labels namespace_labels(const std::string& ns) const;
   const Tier* tier(const std::string& name) const;
+
+  // Puts `ep` (a workload endpoint) in place of the workload endpoint ns/name; either may be
+  // absent. Every order and link build_snapshot() gives is kept, so the result equals the
+  // snapshot built from the changed objects. For a compile session that patches the snapshot
+  // it compiled last rather than building it again: moves, but no copies of other endpoints.
+  void replace_workload(const std::string& ns, const std::string& name,
+                        std::optional<Endpoint> ep);
 
   Snapshot() = default;
   Snapshot(const Snapshot&) = delete;  // selectables point into the vectors above
@@ -71,6 +80,12 @@ struct SnapshotBuild {
   // each is left out of the snapshot and reported here.
   std::vector<Error> errors;
 };
+
+// The workload endpoint a pod is; nullopt for a pod that is none (finished, host-networked).
+std::optional<Endpoint> pod_endpoint(const Pod& pod, const std::string& source);
+
+// The selectable that stands for an endpoint of `snap`, with the labels each dialect sees.
+Selectable make_selectable(const Snapshot& snap, const Endpoint& ep);
 
 // Builds a snapshot from the objects in force. The result does not depend on their order.
 SnapshotBuild build_snapshot(const std::vector<Object>& objects,

@@ -1,5 +1,7 @@
 #include "policy/store.h"
 
+#include <set>
+
 namespace palisade::policy {
 
 const char* outcome_name(ObjectStore::Outcome o) {
@@ -32,7 +34,7 @@ ObjectStore::Report ObjectStore::apply(Decoded decoded) {
     invalid_.erase(key);
     const bool existed = good_.contains(key);
     good_.insert_or_assign(key, std::move(obj));
-    ++version_;
+    changed(key);
     return {existed ? Outcome::Updated : Outcome::Added, key, std::nullopt};
   }
   const Error& error = decoded.object.error();
@@ -49,13 +51,35 @@ ObjectStore::Report ObjectStore::apply(Decoded decoded) {
 ObjectStore::Report ObjectStore::remove(const ObjectKey& key) {
   const bool had_invalid = invalid_.erase(key) > 0;
   if (good_.erase(key) > 0) {
-    ++version_;
+    changed(key);
     return {Outcome::Deleted, key, std::nullopt};
   }
   if (had_invalid) {
     return {Outcome::Deleted, key, std::nullopt};
   }
   return {Outcome::NotFound, key, std::nullopt};
+}
+
+void ObjectStore::changed(const ObjectKey& key) {
+  ++version_;
+  journal_.push_back(key);
+  if (journal_.size() > kJournalLength) {
+    journal_.pop_front();
+  }
+}
+
+const Object* ObjectStore::find(const ObjectKey& key) const {
+  auto it = good_.find(key);
+  return it == good_.end() ? nullptr : &it->second;
+}
+
+std::optional<std::vector<ObjectKey>> ObjectStore::changed_since(uint64_t version) const {
+  if (version > version_ || version_ - version > journal_.size()) {
+    return std::nullopt;
+  }
+  std::set<ObjectKey> keys(journal_.end() - static_cast<std::ptrdiff_t>(version_ - version),
+                           journal_.end());
+  return std::vector<ObjectKey>(keys.begin(), keys.end());
 }
 
 std::vector<Object> ObjectStore::objects() const {

@@ -8,6 +8,7 @@
 // Thread: not thread-safe; the control thread owns it.
 #pragma once
 
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -32,6 +33,13 @@ class ObjectStore {
 
   // Every object in force, ordered by key (so snapshots do not depend on arrival order).
   std::vector<Object> objects() const;
+  // The object in force under `key`, or nullptr.
+  const Object* find(const ObjectKey& key) const;
+  // The keys of the objects added, replaced or deleted since version() was `version`, each
+  // once, in key order; nullopt when the store no longer remembers that far back (it keeps
+  // the last kJournalLength changes), so that a caller then starts over from objects().
+  std::optional<std::vector<ObjectKey>> changed_since(uint64_t version) const;
+  static constexpr size_t kJournalLength = 1 << 16;
   // Objects whose latest version is invalid, with that version's error.
   const std::map<ObjectKey, Error>& invalid() const { return invalid_; }
   size_t size() const { return good_.size(); }
@@ -43,6 +51,9 @@ class ObjectStore {
   std::map<ObjectKey, Object> good_;
   std::map<ObjectKey, Error> invalid_;
   uint64_t version_ = 0;
+  std::deque<ObjectKey> journal_;  // the key each of the last versions changed
+
+  void changed(const ObjectKey& key);
 };
 
 const char* outcome_name(ObjectStore::Outcome o);

@@ -1,0 +1,432 @@
+#include "policy/compile_session.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "policy/resolver.h"
+
+namespace palisade::policy {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+bool is_pod_key(const ObjectKey& key) { return key.kind == "Pod" && key.group.empty(); }
+
+const Pod* pod_of(const Object* obj) {
+  return obj == nullptr ? nullptr : std::get_if<Pod>(&obj->body);
+}
+
+// More changed pods than this, and one full compile is cheaper than patching pod by pod.
+constexpr size_t kMaxIncrementalPods = 256;
+
+}  // namespace
+
+CompileSession::CompileSession(CompileOptions options) : options_(std::move(options)) {}
+CompileSession::~CompileSession() = default;
+
+std::string CompileSession::Update::describe() const {
+  if (!incremental) {
+    return "full compile (" + why_full + ")";
+  }
+  return "incremental: " + std::to_string(pods_changed) + " pod" + (pods_changed == 1 ? "" : "s") +
+         " changed, " + std::to_string(sets_made) + " sets made, " + std::to_string(sets_remade) +
+         " remade, " + std::to_string(sets_freed) + " freed";
+}
+
+Result<CompileSession::Update> CompileSession::update(const ObjectStore& store) {
+  if (!valid_) {
+    return full(store, snap_ ? "the last update failed" : "first compile");
+  }
+  std::optional<std::vector<ObjectKey>> keys = store.changed_since(store_version_);
+  if (!keys) {
+    return full(store, "more changes than the store remembers");
+  }
+  for (const ObjectKey& key : *keys) {
+    if (!is_pod_key(key)) {
+      return full(store, key.to_string() + " changed");
+    }
+  }
+  if (keys->size() > kMaxIncrementalPods) {
+    return full(store, std::to_string(keys->size()) + " pods changed");
+  }
+  for (const ObjectKey& key : *keys) {
+    if (std::string why = check_pod(store, key); !why.empty()) {
+      return full(store, why);
+    }
+  }
+  Update u;
+  u.incremental = true;
+  valid_ = false;  // until the update is whole
+  Result<std::string> applied = apply_pods(store, *keys, u);
+  if (!applied) {
+    return applied.error();
+  }
+  const auto start = Clock::now();
+  Result<CompiledPolicy> compiled = assemble();
+  if (!compiled) {
+    return compiled.error();
+  }
+  u.compile_ms += ms_since(start);
+  u.compiled = std::move(compiled).value();
+  u.snapshot_errors = snapshot_errors_;
+  store_version_ = store.version();
+  valid_ = true;
+  return u;
+}
+
+// Whether one pod's change can be applied alone: it is an endpoint (or none) before and
+// after, and no address it has, had or gets is another endpoint's or a node's.
+std::string CompileSession::check_pod(const ObjectStore& store, const ObjectKey& key) const {
+  const EndpointId id{key.ns, key.name};
+  const Pod* pod = pod_of(store.find(key));
+  if (host_network_pods_.contains(id) || (pod != nullptr && pod->host_network && !pod->finished)) {
+    return "host-networked pod " + key.scoped_name() + " changed";
+  }
+  const Endpoint* old = find_endpoint(id);
+  std::vector<IpAddr> old_ips = old == nullptr ? std::vector<IpAddr>{} : old->ips;
+  for (const IpAddr& ip : old_ips) {
+    if (claims_.at(ip) != 1) {
+      return "pod " + key.scoped_name() + " shares an address";
+    }
+  }
+  if (pod == nullptr || pod->finished) {
+    return "";
+  }
+  std::set<IpAddr> seen;
+  for (const IpAddr& ip : pod->ips) {
+    const auto it = claims_.find(ip);
+    const bool others =
+        it != claims_.end() && it->second > 0 && std::ranges::find(old_ips, ip) == old_ips.end();
+    if (!seen.insert(ip).second || others || snap_->node_at(ip) != nullptr) {
+      return "pod " + key.scoped_name() + " has an address another endpoint or node has";
+    }
+  }
+  return "";
+}
+
+Result<std::string> CompileSession::apply_pods(const ObjectStore& store,
+                                               const std::vector<ObjectKey>& keys, Update& u) {
+  auto start = Clock::now();
+  std::set<uint32_t> dirty;
+  std::vector<EndpointId> arrived;
+  for (const ObjectKey& key : keys) {
+    const EndpointId id{key.ns, key.name};
+    const Endpoint* old = find_endpoint(id);
+    const Object* obj = store.find(key);
+    const Pod* pod = pod_of(obj);
+    std::optional<Endpoint> fresh = pod == nullptr ? std::nullopt : pod_endpoint(*pod, obj->source);
+    if (old == nullptr && !fresh) {
+      continue;  // a pod that is no endpoint, before and after
+    }
+    ++u.pods_changed;
+    // Sets whose rules read this pod, as it was or as it is.
+    std::optional<Selectable> was, is;
+    if (old != nullptr) {
+      was = selectable_of(*snap_, *old);
+    }
+    if (fresh) {
+      is = make_selectable(*snap_, *fresh);
+    }
+    for (const auto& [selector_key, readers] : selector_readers_) {
+      if ((was && selects(*snap_, *readers.selector, *was)) ||
+          (is && selects(*snap_, *readers.selector, *is))) {
+        dirty.insert(readers.sets.begin(), readers.sets.end());
+      }
+    }
+    for (const Endpoint* ep :
+         std::initializer_list<const Endpoint*>{old, fresh ? &*fresh : nullptr}) {
+      if (ep == nullptr) {
+        continue;
+      }
+      for (const NamedPort& np : ep->named_ports) {
+        if (auto it = port_name_readers_.find(np.name); it != port_name_readers_.end()) {
+          dirty.insert(it->second.begin(), it->second.end());
+        }
+      }
+    }
+    if (old == nullptr || !fresh || old->ips != fresh->ips) {
+      dirty.insert(pod_address_readers_.begin(), pod_address_readers_.end());
+    }
+    // Out with the old endpoint, in with the new.
+    if (old != nullptr) {
+      for (const IpAddr& ip : old->ips) {
+        if (--claims_[ip] == 0) {
+          claims_.erase(ip);
+        }
+      }
+      if (auto m = members_.find(id); m != members_.end()) {
+        leave(m->second.egress, id, &u);
+        leave(m->second.ingress, id, &u);
+        unbind(id);
+      }
+    }
+    if (fresh) {
+      for (const IpAddr& ip : fresh->ips) {
+        ++claims_[ip];
+      }
+      arrived.push_back(id);
+    }
+    snap_->replace_workload(key.ns, key.name, std::move(fresh));
+  }
+  compiler_->endpoints_changed();
+  u.snapshot_ms = ms_since(start);
+
+  start = Clock::now();
+  std::set<uint32_t> made;
+  for (const EndpointId& id : arrived) {
+    const Endpoint* ep = find_endpoint(id);
+    if (options_.node && ep->node != *options_.node) {
+      continue;
+    }
+    const size_t before = sets_.size() - free_ids_.size();
+    for (Direction dir : {Direction::Egress, Direction::Ingress}) {
+      Result<uint32_t> set = join(*ep, dir, &u);
+      if (!set) {
+        return set.error();
+      }
+      (dir == Direction::Egress ? members_[id].egress : members_[id].ingress) = *set;
+      if (sets_.size() - free_ids_.size() > before) {
+        made.insert(*set);
+      }
+    }
+    bind(*ep);
+  }
+  for (uint32_t id : dirty) {
+    Set& set = sets_[id - 1];
+    if (set.members.empty() || made.contains(id)) {
+      continue;  // freed, or made from this snapshot already
+    }
+    const Endpoint* member = find_endpoint(*set.members.begin());
+    const SetKey key = compiler_->key(*member, set.meta.direction);
+    Result<SetRules> rules = compiler_->rules(*member, key);
+    if (!rules) {
+      return rules.error();
+    }
+    drop_readers(id);
+    set.rules = std::move(rules).value();
+    add_readers(id);
+    ++u.sets_remade;
+  }
+  u.compile_ms = ms_since(start);
+  return std::string();
+}
+
+Result<uint32_t> CompileSession::join(const Endpoint& ep, Direction dir, Update* u) {
+  SetKey key = compiler_->key(ep, dir);
+  const EndpointId member{ep.ns, ep.name};
+  if (auto it = id_by_key_.find(key.text); it != id_by_key_.end()) {
+    sets_[it->second - 1].members.insert(member);
+    return it->second;
+  }
+  Result<SetRules> rules = compiler_->rules(ep, key);
+  if (!rules) {
+    return rules.error();
+  }
+  uint32_t id;
+  if (!free_ids_.empty()) {
+    id = free_ids_.back();
+    free_ids_.pop_back();
+  } else {
+    sets_.emplace_back();
+    id = static_cast<uint32_t>(sets_.size());
+  }
+  Set& set = sets_[id - 1];
+  set.meta = PolicySet{id, dir, key.profile_allows, key.text};
+  set.rules = std::move(rules).value();
+  set.members = {member};
+  id_by_key_.emplace(std::move(key.text), id);
+  add_readers(id);
+  if (u != nullptr) {
+    ++u->sets_made;
+  }
+  return id;
+}
+
+void CompileSession::leave(uint32_t id, const EndpointId& member, Update* u) {
+  Set& set = sets_[id - 1];
+  set.members.erase(member);
+  if (!set.members.empty()) {
+    return;
+  }
+  // No endpoint is judged by it any more: its id is free, with no rules, until reused.
+  drop_readers(id);
+  id_by_key_.erase(set.meta.key);
+  set.rules = SetRules{};
+  set.meta.key.clear();
+  free_ids_.push_back(id);
+  if (u != nullptr) {
+    ++u->sets_freed;
+  }
+}
+
+void CompileSession::bind(const Endpoint& ep) {
+  Member& m = members_[{ep.ns, ep.name}];
+  for (const IpAddr& ip : ep.ips) {
+    // An address belongs to its first endpoint (compile() binds in snapshot order, and only
+    // full compiles meet an address claimed twice).
+    if (bindings_.contains(ip)) {
+      continue;
+    }
+    bindings_[ip] =
+        EndpointBinding{ip, m.egress, m.ingress, ep.ns.empty() ? ep.name : ep.ns + "/" + ep.name};
+    m.bound.push_back(ip);
+  }
+}
+
+void CompileSession::unbind(const EndpointId& id) {
+  auto it = members_.find(id);
+  for (const IpAddr& ip : it->second.bound) {
+    bindings_.erase(ip);
+  }
+  members_.erase(it);
+}
+
+void CompileSession::add_readers(uint32_t id) {
+  const PeerReads& reads = sets_[id - 1].rules.reads;
+  for (const auto& [key, selector] : reads.selectors) {
+    Readers& r = selector_readers_[key];
+    r.selector = selector;
+    r.sets.insert(id);
+  }
+  for (const std::string& name : reads.port_names) {
+    port_name_readers_[name].insert(id);
+  }
+  if (reads.pod_addresses) {
+    pod_address_readers_.insert(id);
+  }
+}
+
+void CompileSession::drop_readers(uint32_t id) {
+  const PeerReads& reads = sets_[id - 1].rules.reads;
+  for (const auto& [key, selector] : reads.selectors) {
+    if (auto it = selector_readers_.find(key); it != selector_readers_.end()) {
+      it->second.sets.erase(id);
+      if (it->second.sets.empty()) {
+        selector_readers_.erase(it);
+      }
+    }
+  }
+  for (const std::string& name : reads.port_names) {
+    if (auto it = port_name_readers_.find(name); it != port_name_readers_.end()) {
+      it->second.erase(id);
+      if (it->second.empty()) {
+        port_name_readers_.erase(it);
+      }
+    }
+  }
+  pod_address_readers_.erase(id);
+}
+
+const Endpoint* CompileSession::find_endpoint(const EndpointId& id) const {
+  const auto& eps = snap_->endpoints;
+  const auto workloads_end = std::ranges::partition_point(
+      eps, [](const Endpoint& e) { return e.kind == EndpointKind::Workload; });
+  if (!id.first.empty()) {
+    const auto at = std::lower_bound(
+        eps.begin(), workloads_end, id, [](const Endpoint& e, const EndpointId& key) {
+          return std::tie(e.ns, e.name) < std::tie(key.first, key.second);
+        });
+    return at != workloads_end && at->ns == id.first && at->name == id.second ? &*at : nullptr;
+  }
+  for (auto it = workloads_end; it != eps.end(); ++it) {
+    if (it->name == id.second) {
+      return &*it;
+    }
+  }
+  return nullptr;
+}
+
+Result<CompileSession::Update> CompileSession::full(const ObjectStore& store, std::string why) {
+  valid_ = false;
+  Update u;
+  u.why_full = std::move(why);
+  auto start = Clock::now();
+  const std::vector<Object> objects = store.objects();
+  SnapshotBuild build = build_snapshot(objects);
+  std::set<EndpointId> host_network;
+  for (const Object& obj : objects) {
+    if (const Pod* pod = pod_of(&obj); pod != nullptr && pod->host_network && !pod->finished) {
+      host_network.insert({pod->ns, pod->name});
+    }
+  }
+  u.snapshot_ms = ms_since(start);
+
+  start = Clock::now();
+  compiler_.reset();
+  snap_ = std::move(build.snapshot);
+  snapshot_errors_ = std::move(build.errors);
+  host_network_pods_ = std::move(host_network);
+  sets_.clear();
+  free_ids_.clear();
+  id_by_key_.clear();
+  selector_readers_.clear();
+  port_name_readers_.clear();
+  pod_address_readers_.clear();
+  members_.clear();
+  claims_.clear();
+  bindings_.clear();
+  policy_names_.clear();
+  for (const Policy& p : snap_->policies) {
+    policy_names_.push_back(p.qualified_name());
+  }
+  compiler_ = std::make_unique<SetCompiler>(*snap_, options_);
+  if (compiler_->error()) {
+    return *compiler_->error();
+  }
+  for (const Endpoint& ep : snap_->endpoints) {
+    for (const IpAddr& ip : std::set<IpAddr>(ep.ips.begin(), ep.ips.end())) {
+      ++claims_[ip];
+    }
+    if (options_.node && ep.node != *options_.node) {
+      continue;
+    }
+    const EndpointId id{ep.ns, ep.name};
+    for (Direction dir : {Direction::Egress, Direction::Ingress}) {
+      Result<uint32_t> set = join(ep, dir, nullptr);
+      if (!set) {
+        return set.error();
+      }
+      (dir == Direction::Egress ? members_[id].egress : members_[id].ingress) = *set;
+    }
+    bind(ep);
+  }
+  u.sets_made = sets_.size();
+  Result<CompiledPolicy> compiled = assemble();
+  if (!compiled) {
+    return compiled.error();
+  }
+  u.compile_ms = ms_since(start);
+  u.compiled = std::move(compiled).value();
+  u.snapshot_errors = snapshot_errors_;
+  store_version_ = store.version();
+  valid_ = true;
+  return u;
+}
+
+Result<CompiledPolicy> CompileSession::assemble() const {
+  CompiledPolicy out;
+  out.tier_names = compiler_->tier_names();
+  out.num_categories = compiler_->num_categories();
+  out.policy_names = policy_names_;
+  out.verdicts.emplace_back();  // index 0: rte_acl's "no match"
+  out.sets.reserve(sets_.size());
+  for (const Set& set : sets_) {
+    out.sets.push_back(set.meta);
+    append_set(out, set.meta.id, set.rules);
+  }
+  out.endpoints.reserve(bindings_.size());
+  for (const auto& [ip, binding] : bindings_) {
+    out.endpoints.push_back(binding);
+  }
+  if (auto e = check_rule_limit(out, options_, "after the update")) {
+    return *e;
+  }
+  return out;
+}
+
+}  // namespace palisade::policy

@@ -1,0 +1,110 @@
+// CompileSession: the compiler of a node that follows a stream of changes. It keeps the
+// snapshot it compiled last, each policy set's rules with what those rules read from other
+// endpoints, and each endpoint's sets, so that an update that only adds, removes or changes
+// pods costs those pods and the sets whose peers they are, not the cluster:
+//   - the snapshot is patched in place (Snapshot::replace_workload), not built again;
+//   - a changed pod is resolved again, and its sets are found by key or made;
+//   - a set is made again when a selector it read selects the pod before or after the
+//     change, when it resolved a port name the pod declares, or when it read every pod's
+//     address (the cluster and world entities);
+//   - every other set keeps its id and rules, every other endpoint its binding.
+// Anything else (a policy, namespace, tier, network set, node or service account; a
+// host-networked pod; an address that two endpoints claim) is a full compile, which starts
+// the session afresh. Either way the output is the policy compile() makes of the same
+// objects, up to the numbering of sets and verdicts: tests/policy/compile_session_test.cc
+// holds every incremental update to that.
+//
+// Thread: the control thread; not thread-safe.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "policy/compiler.h"
+#include "policy/set_compiler.h"
+#include "policy/snapshot.h"
+#include "policy/store.h"
+
+namespace palisade::policy {
+
+class CompileSession {
+ public:
+  explicit CompileSession(CompileOptions options = {});
+  ~CompileSession();
+
+  struct Update {
+    CompiledPolicy compiled;
+    std::vector<Error> snapshot_errors;  // objects left out of the snapshot (build_snapshot)
+    bool incremental = false;
+    std::string why_full;     // what made it a full compile
+    size_t pods_changed = 0;  // incremental: pods added, removed or changed
+    size_t sets_made = 0, sets_remade = 0, sets_freed = 0;
+    double snapshot_ms = 0, compile_ms = 0;
+    // "incremental: 1 pod changed, 2 sets made, 3 remade" or "full compile (a Tier changed)".
+    std::string describe() const;
+  };
+
+  // Compiles the objects the store holds, reusing what the changes since the last update
+  // left alone. After an error the session compiles the next update in full.
+  Result<Update> update(const ObjectStore& store);
+
+  // The snapshot the last successful update compiled; valid until the next update.
+  const Snapshot* snapshot() const { return snap_.get(); }
+
+ private:
+  using EndpointId = std::pair<std::string, std::string>;  // namespace, name
+  struct Set {
+    PolicySet meta;
+    SetRules rules;
+    std::set<EndpointId> members;  // none: the id is free
+  };
+  struct Member {
+    uint32_t egress = 0, ingress = 0;
+    std::vector<IpAddr> bound;  // the addresses bound to it
+  };
+  struct Readers {
+    const EndpointSelector* selector = nullptr;
+    std::set<uint32_t> sets;
+  };
+
+  Result<Update> full(const ObjectStore& store, std::string why);
+  // The reason the changes cannot be applied one pod at a time, or "" when they were.
+  Result<std::string> apply_pods(const ObjectStore& store, const std::vector<ObjectKey>& keys,
+                                 Update& update);
+  std::string check_pod(const ObjectStore& store, const ObjectKey& key) const;
+  Result<uint32_t> join(const Endpoint& ep, Direction dir, Update* update);
+  void leave(uint32_t id, const EndpointId& member, Update* update);
+  void bind(const Endpoint& ep);
+  void unbind(const EndpointId& id);
+  void add_readers(uint32_t id);
+  void drop_readers(uint32_t id);
+  const Endpoint* find_endpoint(const EndpointId& id) const;
+  Result<CompiledPolicy> assemble() const;
+
+  CompileOptions options_;
+  std::unique_ptr<Snapshot> snap_;
+  std::unique_ptr<SetCompiler> compiler_;
+  bool valid_ = false;
+  uint64_t store_version_ = 0;
+  std::vector<Error> snapshot_errors_;
+  std::set<EndpointId> host_network_pods_;
+  std::vector<std::string> policy_names_;
+
+  std::vector<Set> sets_;  // sets_[id - 1]
+  std::vector<uint32_t> free_ids_;
+  std::unordered_map<std::string, uint32_t> id_by_key_;
+  std::map<std::string, Readers> selector_readers_;  // by the selector's cache key
+  std::map<std::string, std::set<uint32_t>> port_name_readers_;
+  std::set<uint32_t> pod_address_readers_;
+
+  std::map<EndpointId, Member> members_;  // the endpoints judged on this node
+  std::map<IpAddr, uint32_t> claims_;     // how many endpoints (any node) claim each address
+  std::map<IpAddr, EndpointBinding> bindings_;
+};
+
+}  // namespace palisade::policy
