@@ -89,6 +89,9 @@ std::string CompileSession::check_pod(const ObjectStore& store, const ObjectKey&
   }
   const Endpoint* old = find_endpoint(id);
   std::vector<IpAddr> old_ips = old == nullptr ? std::vector<IpAddr>{} : old->ips;
+  if (std::set<IpAddr>(old_ips.begin(), old_ips.end()).size() != old_ips.size()) {
+    return "pod " + key.scoped_name() + " lists an address twice";
+  }
   for (const IpAddr& ip : old_ips) {
     if (claims_.at(ip) != 1) {
       return "pod " + key.scoped_name() + " shares an address";
@@ -183,18 +186,18 @@ Result<std::string> CompileSession::apply_pods(const ObjectStore& store,
     if (options_.node && ep->node != *options_.node) {
       continue;
     }
-    const size_t before = sets_.size() - free_ids_.size();
     for (Direction dir : {Direction::Egress, Direction::Ingress}) {
+      const size_t made_before = u.sets_made;
       Result<uint32_t> set = join(*ep, dir, &u);
       if (!set) {
         return set.error();
       }
       (dir == Direction::Egress ? members_[id].egress : members_[id].ingress) = *set;
-      if (sets_.size() - free_ids_.size() > before) {
+      if (u.sets_made > made_before) {
         made.insert(*set);
       }
     }
-    bind(*ep);
+    bind(*ep, ep->ips);  // check_pod() saw that no other endpoint claims them
   }
   for (uint32_t id : dirty) {
     Set& set = sets_[id - 1];
@@ -264,14 +267,9 @@ void CompileSession::leave(uint32_t id, const EndpointId& member, Update* u) {
   }
 }
 
-void CompileSession::bind(const Endpoint& ep) {
+void CompileSession::bind(const Endpoint& ep, const std::vector<IpAddr>& owned) {
   Member& m = members_[{ep.ns, ep.name}];
-  for (const IpAddr& ip : ep.ips) {
-    // An address belongs to its first endpoint (compile() binds in snapshot order, and only
-    // full compiles meet an address claimed twice).
-    if (bindings_.contains(ip)) {
-      continue;
-    }
+  for (const IpAddr& ip : owned) {
     bindings_[ip] =
         EndpointBinding{ip, m.egress, m.ingress, ep.ns.empty() ? ep.name : ep.ns + "/" + ep.name};
     m.bound.push_back(ip);
@@ -379,8 +377,13 @@ Result<CompileSession::Update> CompileSession::full(const ObjectStore& store, st
     return *compiler_->error();
   }
   for (const Endpoint& ep : snap_->endpoints) {
+    // An address belongs to its first endpoint, on this node or not, as endpoint_at() and
+    // compile() decide; only full compiles meet an address that two endpoints claim.
+    std::vector<IpAddr> owned;
     for (const IpAddr& ip : std::set<IpAddr>(ep.ips.begin(), ep.ips.end())) {
-      ++claims_[ip];
+      if (++claims_[ip] == 1) {
+        owned.push_back(ip);
+      }
     }
     if (options_.node && ep.node != *options_.node) {
       continue;
@@ -393,7 +396,7 @@ Result<CompileSession::Update> CompileSession::full(const ObjectStore& store, st
       }
       (dir == Direction::Egress ? members_[id].egress : members_[id].ingress) = *set;
     }
-    bind(ep);
+    bind(ep, owned);
   }
   u.sets_made = sets_.size();
   Result<CompiledPolicy> compiled = assemble();

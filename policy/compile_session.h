@@ -79,7 +79,7 @@ class CompileSession {
   std::string check_pod(const ObjectStore& store, const ObjectKey& key) const;
   Result<uint32_t> join(const Endpoint& ep, Direction dir, Update* update);
   void leave(uint32_t id, const EndpointId& member, Update* update);
-  void bind(const Endpoint& ep);
+  void bind(const Endpoint& ep, const std::vector<IpAddr>& owned);
   void unbind(const EndpointId& id);
   void add_readers(uint32_t id);
   void drop_readers(uint32_t id);
