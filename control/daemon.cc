@@ -12,7 +12,7 @@
 #include "control/kube/kube_source.h"
 #include "control/latency_histogram.h"
 #include "control/node_metrics.h"
-#include "policy/compiler.h"
+#include "policy/compile_session.h"
 #include "policy/snapshot.h"
 
 namespace palisade::control {
@@ -95,7 +95,12 @@ class Daemon {
  public:
   Daemon(const NodeConfig& config, const DaemonOptions& options, dataplane::Dataplane& dp,
          std::unique_ptr<PolicySource> source, AdminServer* admin)
-      : config_(config), options_(options), dp_(dp), source_(std::move(source)), admin_(admin) {}
+      : config_(config),
+        options_(options),
+        dp_(dp),
+        source_(std::move(source)),
+        admin_(admin),
+        session_(policy::CompileOptions{.node = config.node_name}) {}
 
   int run() {
     std::cout << "palisade: policy source: " << source_->describe() << "\n";
@@ -122,7 +127,8 @@ class Daemon {
         publish_admin();
         last_admin = Clock::now();
       }
-      if (options_.stats_interval_s > 0 && ms_since(last_stats) >= options_.stats_interval_s * 1000) {
+      if (options_.stats_interval_s > 0 &&
+          ms_since(last_stats) >= options_.stats_interval_s * 1000) {
         print_stats();
         last_stats = Clock::now();
       }
@@ -157,17 +163,9 @@ class Daemon {
       std::cout.flush();
       return;  // nothing in force changed (log lines, a relist of the same objects)
     }
-    const auto snapshot_start = Clock::now();
-    policy::SnapshotBuild build = policy::build_snapshot(source_->store().objects());
-    const double snapshot_ms = ms_since(snapshot_start);
-    for (const policy::Error& e : build.errors) {
-      std::cout << "palisade: not applied: " << e.to_string() << "\n";
-    }
-    policy::CompileOptions options;
-    options.node = config_.node_name;
-    const auto compile_start = Clock::now();
-    policy::Result<policy::CompiledPolicy> compiled = policy::compile(*build.snapshot, options);
-    const double compile_ms = ms_since(compile_start);
+    // The session patches what the changes reach, or compiles in full (what it did is in
+    // the generation line).
+    policy::Result<policy::CompileSession::Update> compiled = session_.update(source_->store());
     if (!compiled) {
       ++compile_failures_;
       std::cout << "palisade: policy not compiled, generation " << generation_
@@ -175,11 +173,20 @@ class Daemon {
       std::cout.flush();
       return;
     }
-    const size_t rules = compiled->rules_v4.size() + compiled->rules_v6.size();
-    const size_t sets = compiled->sets.size();
-    const std::vector<dataplane::PortBinding> bindings = bind_ports(*build.snapshot);
+    for (const policy::Error& e : compiled->snapshot_errors) {
+      if (!compiled->incremental) {  // an incremental update changes none of them
+        std::cout << "palisade: not applied: " << e.to_string() << "\n";
+      }
+    }
+    const double snapshot_ms = compiled->snapshot_ms;
+    const double compile_ms = compiled->compile_ms;
+    const std::string how = compiled->describe();
+    const policy::Snapshot& snapshot = *session_.snapshot();
+    const size_t rules = compiled->compiled.rules_v4.size() + compiled->compiled.rules_v6.size();
+    const size_t sets = compiled->compiled.sets.size();
+    const std::vector<dataplane::PortBinding> bindings = bind_ports(snapshot);
     drain();  // events of the outgoing generation are named by it
-    policy::Result<uint64_t> g = dp_.publish(std::move(compiled).value(), *build.snapshot, bindings);
+    policy::Result<uint64_t> g = dp_.publish(std::move(compiled->compiled), snapshot, bindings);
     if (!g) {
       ++compile_failures_;
       std::cout << "palisade: tables not built, generation " << generation_
@@ -200,14 +207,14 @@ class Daemon {
     unpublished_.clear();
     pending_change_ = false;
     std::cout << "palisade: generation " << generation_ << " in force: " << u.summary << "; "
-              << build.snapshot->endpoints.size() << " endpoints, "
-              << build.snapshot->policies.size() << " policies, " << rules << " rules in " << sets
-              << " policy sets (built in " << static_cast<int>(ms_since(start))
-              << " ms: store " << static_cast<int>(store_ms) << ", snapshot "
-              << static_cast<int>(snapshot_ms) << ", compile "
+              << snapshot.endpoints.size() << " endpoints, " << snapshot.policies.size()
+              << " policies, " << rules << " rules in " << sets << " policy sets (built in "
+              << static_cast<int>(ms_since(start)) << " ms: store " << static_cast<int>(store_ms)
+              << ", snapshot " << static_cast<int>(snapshot_ms) << ", compile "
               << static_cast<int>(compile_ms) << ", tables "
-              << static_cast<int>(dp_.current()->table_build.ms) << "; oldest event in force after " << static_cast<int>(oldest_event_ms)
-              << " ms; " << dp_.current()->table_build.describe() << ")\n";
+              << static_cast<int>(dp_.current()->table_build.ms) << "; oldest event in force after "
+              << static_cast<int>(oldest_event_ms) << " ms; " << how << "; "
+              << dp_.current()->table_build.describe() << ")\n";
     for (const std::string& pod : dp_.current()->missing_pods) {
       std::cout << "palisade: pod " << pod
                 << " is bound to a port but not in the snapshot: its port forwards nothing\n";
@@ -274,8 +281,8 @@ class Daemon {
   void drain() {
     dp_.drain_flow_events([&](const dataplane::FlowEvent& e) {
       const dataplane::Ruleset* rs = dp_.current();
-      std::string line = describe_flow_event(
-          e, rs != nullptr && rs->generation == e.generation ? rs : nullptr);
+      std::string line =
+          describe_flow_event(e, rs != nullptr && rs->generation == e.generation ? rs : nullptr);
       if (options_.log_flows) {
         std::cout << "flow: " << line << "\n";
       }
@@ -291,8 +298,10 @@ class Daemon {
     const bool healthy = source_->healthy();
     if (healthy != was_healthy_ && source_->synced()) {
       std::cout << "palisade: policy source "
-                << (!healthy ? "lost" : ever_healthy_ ? "back in sync" : "in sync") << ": "
-                << source_->state() << "\n";
+                << (!healthy        ? "lost"
+                    : ever_healthy_ ? "back in sync"
+                                    : "in sync")
+                << ": " << source_->state() << "\n";
       std::cout.flush();
       ever_healthy_ = ever_healthy_ || healthy;
     }
@@ -326,8 +335,8 @@ class Daemon {
       view.readiness = "not ready: generation " + std::to_string(generation_) +
                        " in force, fail-static: " + source_->state();
     } else {
-      view.readiness = "ready: generation " + std::to_string(generation_) + " in force, " +
-                       source_->state();
+      view.readiness =
+          "ready: generation " + std::to_string(generation_) + " in force, " + source_->state();
     }
     view.metrics = render_prometheus(sample);
     view.stats_json = render_stats_json(sample);
@@ -337,9 +346,9 @@ class Daemon {
   void print_stats() {
     const dataplane::DataplaneTotals t = dp_.totals();
     std::cout << "stats: generation " << t.generation << ", rx " << t.sum.rx << ", tx " << t.sum.tx
-              << ", allowed " << t.sum.allowed << ", denied " << t.sum.denied
-              << ", conntrack hits " << t.sum.conntrack_hits << ", live flows "
-              << t.conntrack_live << ", arp " << t.sum.arp_replies << ", nd " << t.sum.nd_replies;
+              << ", allowed " << t.sum.allowed << ", denied " << t.sum.denied << ", conntrack hits "
+              << t.sum.conntrack_hits << ", live flows " << t.conntrack_live << ", arp "
+              << t.sum.arp_replies << ", nd " << t.sum.nd_replies;
     for (size_t i = 0; i < t.sum.drops.size(); ++i) {
       if (t.sum.drops[i] != 0) {
         std::cout << ", " << dataplane::kDropName[i] << " " << t.sum.drops[i];
@@ -354,11 +363,12 @@ class Daemon {
   dataplane::Dataplane& dp_;
   std::unique_ptr<PolicySource> source_;
   AdminServer* admin_;
+  policy::CompileSession session_;
   uint64_t generation_ = 0;
   uint64_t published_ = 0;
   uint64_t compile_failures_ = 0;
   double last_build_s_ = 0;
-  bool was_healthy_ = false;   // as last logged
+  bool was_healthy_ = false;  // as last logged
   bool ever_healthy_ = false;
   std::vector<Clock::time_point> unpublished_;  // arrivals of events not yet in force
   bool pending_change_ = false;                 // the store changed since the last publish

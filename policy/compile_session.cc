@@ -42,6 +42,9 @@ Result<CompileSession::Update> CompileSession::update(const ObjectStore& store) 
   if (!valid_) {
     return full(store, snap_ ? "the last update failed" : "first compile");
   }
+  if (&store != last_store_) {
+    return full(store, "another store");
+  }
   std::optional<std::vector<ObjectKey>> keys = store.changed_since(store_version_);
   if (!keys) {
     return full(store, "more changes than the store remembers");
@@ -75,6 +78,7 @@ Result<CompileSession::Update> CompileSession::update(const ObjectStore& store) 
   u.compiled = std::move(compiled).value();
   u.snapshot_errors = snapshot_errors_;
   store_version_ = store.version();
+  last_store_ = &store;
   valid_ = true;
   return u;
 }
@@ -407,6 +411,7 @@ Result<CompileSession::Update> CompileSession::full(const ObjectStore& store, st
   u.compiled = std::move(compiled).value();
   u.snapshot_errors = snapshot_errors_;
   store_version_ = store.version();
+  last_store_ = &store;
   valid_ = true;
   return u;
 }

@@ -90,6 +90,7 @@ class CompileSession {
   std::unique_ptr<Snapshot> snap_;
   std::unique_ptr<SetCompiler> compiler_;
   bool valid_ = false;
+  const ObjectStore* last_store_ = nullptr;  // what store_version_ is a version of
   uint64_t store_version_ = 0;
   std::vector<Error> snapshot_errors_;
   std::set<EndpointId> host_network_pods_;
