@@ -21,8 +21,11 @@ const Pod* pod_of(const Object* obj) {
   return obj == nullptr ? nullptr : std::get_if<Pod>(&obj->body);
 }
 
-// More changed pods than this, and one full compile is cheaper than patching pod by pod.
-constexpr size_t kMaxIncrementalPods = 256;
+// More changes than this, and one full compile is cheaper than patching one by one.
+constexpr size_t kMaxIncrementalChanges = 256;
+
+// Where a policy sits in the evaluation order, and what names it.
+auto placement(const Policy& p) { return std::tie(p.kind, p.ns, p.name, p.band, p.tier, p.order); }
 
 }  // namespace
 
@@ -49,25 +52,50 @@ Result<CompileSession::Update> CompileSession::update(const ObjectStore& store) 
   if (!keys) {
     return full(store, "more changes than the store remembers");
   }
+  std::vector<ObjectKey> pods, policies;
   for (const ObjectKey& key : *keys) {
-    if (!is_pod_key(key)) {
+    if (is_pod_key(key)) {
+      pods.push_back(key);
+    } else if (policy_entries_.contains(key)) {
+      policies.push_back(key);
+    } else {
       return full(store, key.to_string() + " changed");
     }
   }
-  if (keys->size() > kMaxIncrementalPods) {
-    return full(store, std::to_string(keys->size()) + " pods changed");
+  if (keys->size() > kMaxIncrementalChanges) {
+    return full(store, std::to_string(keys->size()) + " objects changed");
   }
-  for (const ObjectKey& key : *keys) {
+  std::set<IpAddr> arriving;  // addresses the changed pods have now, across the batch
+  for (const ObjectKey& key : pods) {
     if (std::string why = check_pod(store, key); !why.empty()) {
+      return full(store, why);
+    }
+    const Pod* pod = pod_of(store.find(key));
+    for (const IpAddr& ip : pod != nullptr && !pod->finished ? pod->ips : std::vector<IpAddr>{}) {
+      if (!arriving.insert(ip).second) {
+        return full(store, "two changed pods have " + ip.to_string());
+      }
+    }
+  }
+  for (const ObjectKey& key : policies) {
+    if (std::string why = check_policy(store, key); !why.empty()) {
       return full(store, why);
     }
   }
   Update u;
   u.incremental = true;
   valid_ = false;  // until the update is whole
-  Result<std::string> applied = apply_pods(store, *keys, u);
-  if (!applied) {
-    return applied.error();
+  // The snapshot is patched whole before any set is made from it.
+  std::set<uint32_t> dirty, made;
+  const PolicyReach reach = replace_policies(store, policies, u);
+  if (Result<bool> r = apply_pods(store, pods, u, dirty, made); !r) {
+    return r.error();
+  }
+  if (Result<bool> r = resolve_again(reach, u, dirty, made); !r) {
+    return r.error();
+  }
+  if (Result<bool> r = remake(dirty, made, u); !r) {
+    return r.error();
   }
   const auto start = Clock::now();
   Result<CompiledPolicy> compiled = assemble();
@@ -116,10 +144,13 @@ std::string CompileSession::check_pod(const ObjectStore& store, const ObjectKey&
   return "";
 }
 
-Result<std::string> CompileSession::apply_pods(const ObjectStore& store,
-                                               const std::vector<ObjectKey>& keys, Update& u) {
+Result<bool> CompileSession::apply_pods(const ObjectStore& store,
+                                        const std::vector<ObjectKey>& keys, Update& u,
+                                        std::set<uint32_t>& dirty, std::set<uint32_t>& made) {
+  if (keys.empty()) {
+    return true;
+  }
   auto start = Clock::now();
-  std::set<uint32_t> dirty;
   std::vector<EndpointId> arrived;
   for (const ObjectKey& key : keys) {
     const EndpointId id{key.ns, key.name};
@@ -140,8 +171,8 @@ Result<std::string> CompileSession::apply_pods(const ObjectStore& store,
       is = make_selectable(*snap_, *fresh);
     }
     for (const auto& [selector_key, readers] : selector_readers_) {
-      if ((was && selects(*snap_, *readers.selector, *was)) ||
-          (is && selects(*snap_, *readers.selector, *is))) {
+      if ((was && selects(*snap_, readers.selector, *was)) ||
+          (is && selects(*snap_, readers.selector, *is))) {
         dirty.insert(readers.sets.begin(), readers.sets.end());
       }
     }
@@ -181,10 +212,9 @@ Result<std::string> CompileSession::apply_pods(const ObjectStore& store,
     snap_->replace_workload(key.ns, key.name, std::move(fresh));
   }
   compiler_->endpoints_changed();
-  u.snapshot_ms = ms_since(start);
+  u.snapshot_ms += ms_since(start);
 
   start = Clock::now();
-  std::set<uint32_t> made;
   for (const EndpointId& id : arrived) {
     const Endpoint* ep = find_endpoint(id);
     if (options_.node && ep->node != *options_.node) {
@@ -203,6 +233,114 @@ Result<std::string> CompileSession::apply_pods(const ObjectStore& store,
     }
     bind(*ep, ep->ips);  // check_pod() saw that no other endpoint claims them
   }
+  u.compile_ms += ms_since(start);
+  return true;
+}
+
+std::string CompileSession::check_policy(const ObjectStore& store, const ObjectKey& key) const {
+  const Object* obj = store.find(key);
+  const auto* lowered = obj == nullptr ? nullptr : std::get_if<std::vector<Policy>>(&obj->body);
+  if (lowered == nullptr) {
+    return key.to_string() + " removed";
+  }
+  const std::vector<size_t>& entries = policy_entries_.at(key);
+  if (lowered->size() != entries.size()) {
+    return key.to_string() + " changed its number of rule bands";
+  }
+  for (size_t j = 0; j < entries.size(); ++j) {
+    if (placement((*lowered)[j]) != placement(snap_->policies[entries[j]])) {
+      return key.to_string() + " moved in the evaluation order";
+    }
+  }
+  return "";
+}
+
+CompileSession::PolicyReach CompileSession::replace_policies(const ObjectStore& store,
+                                                             const std::vector<ObjectKey>& keys,
+                                                             Update& u) {
+  PolicyReach reach;
+  if (keys.empty()) {
+    return reach;
+  }
+  const auto start = Clock::now();
+  for (const ObjectKey& key : keys) {
+    const auto& lowered = std::get<std::vector<Policy>>(store.find(key)->body);
+    const std::vector<size_t>& entries = policy_entries_.at(key);
+    for (size_t j = 0; j < entries.size(); ++j) {
+      Policy& in_force = snap_->policies[entries[j]];
+      for (const Policy* p : std::initializer_list<const Policy*>{&in_force, &lowered[j]}) {
+        if (p->applies_to.scope.kind == Scope::Kind::Namespace) {
+          reach.namespaces.insert(p->applies_to.scope.ns);
+        } else {
+          reach.unconfined = true;
+        }
+      }
+      in_force = lowered[j];
+      reach.changed.insert(static_cast<int32_t>(entries[j]));
+    }
+    ++u.policies_changed;
+  }
+  compiler_->policies_changed();
+  u.snapshot_ms += ms_since(start);
+  return reach;
+}
+
+Result<bool> CompileSession::resolve_again(const PolicyReach& reach, Update& u,
+                                           std::set<uint32_t>& dirty, std::set<uint32_t>& made) {
+  if (reach.changed.empty()) {
+    return true;
+  }
+  const auto& changed = reach.changed;
+  const auto& namespaces = reach.namespaces;
+  const bool unconfined = reach.unconfined;
+  const auto start = Clock::now();
+  // The sets that apply a changed policy have new rules, whoever their members are now.
+  for (const Set& set : sets_) {
+    if (!set.members.empty() &&
+        std::ranges::any_of(set.policies, [&](int32_t p) { return changed.contains(p); })) {
+      dirty.insert(set.meta.id);
+    }
+  }
+  // Each endpoint the changed policies may apply to is resolved again.
+  std::vector<EndpointId> reached;
+  for (const auto& [id, member] : members_) {
+    if (unconfined || namespaces.contains(id.first)) {
+      reached.push_back(id);
+    }
+  }
+  for (const EndpointId& id : reached) {
+    const Endpoint* ep = find_endpoint(id);
+    Member& m = members_.at(id);
+    for (Direction dir : {Direction::Egress, Direction::Ingress}) {
+      uint32_t& current = dir == Direction::Egress ? m.egress : m.ingress;
+      const SetKey key = compiler_->key(*ep, dir);
+      if (key.text == sets_[current - 1].meta.key) {
+        continue;
+      }
+      leave(current, id, &u);
+      const size_t made_before = u.sets_made;
+      Result<uint32_t> set = join(*ep, dir, &u);
+      if (!set) {
+        return set.error();
+      }
+      current = *set;
+      if (u.sets_made > made_before) {
+        made.insert(*set);
+      }
+    }
+    for (const IpAddr& ip : m.bound) {
+      bindings_[ip].egress_set = m.egress;
+      bindings_[ip].ingress_set = m.ingress;
+    }
+  }
+  u.compile_ms += ms_since(start);
+  return true;
+}
+
+// Sets whose rules the changes reach are made again, from any member.
+Result<bool> CompileSession::remake(const std::set<uint32_t>& dirty, const std::set<uint32_t>& made,
+                                    Update& u) {
+  const auto start = Clock::now();
   for (uint32_t id : dirty) {
     Set& set = sets_[id - 1];
     if (set.members.empty() || made.contains(id)) {
@@ -219,8 +357,8 @@ Result<std::string> CompileSession::apply_pods(const ObjectStore& store,
     add_readers(id);
     ++u.sets_remade;
   }
-  u.compile_ms = ms_since(start);
-  return std::string();
+  u.compile_ms += ms_since(start);
+  return true;
 }
 
 Result<uint32_t> CompileSession::join(const Endpoint& ep, Direction dir, Update* u) {
@@ -245,6 +383,12 @@ Result<uint32_t> CompileSession::join(const Endpoint& ep, Direction dir, Update*
   Set& set = sets_[id - 1];
   set.meta = PolicySet{id, dir, key.profile_allows, key.text};
   set.rules = std::move(rules).value();
+  set.policies.clear();
+  for (const AppliedTier& t : key.applied) {
+    for (const Policy* p : t.policies) {
+      set.policies.push_back(static_cast<int32_t>(p - snap_->policies.data()));
+    }
+  }
   set.members = {member};
   id_by_key_.emplace(std::move(key.text), id);
   add_readers(id);
@@ -264,6 +408,7 @@ void CompileSession::leave(uint32_t id, const EndpointId& member, Update* u) {
   drop_readers(id);
   id_by_key_.erase(set.meta.key);
   set.rules = SetRules{};
+  set.policies.clear();
   set.meta.key.clear();
   free_ids_.push_back(id);
   if (u != nullptr) {
@@ -291,9 +436,11 @@ void CompileSession::unbind(const EndpointId& id) {
 void CompileSession::add_readers(uint32_t id) {
   const PeerReads& reads = sets_[id - 1].rules.reads;
   for (const auto& [key, selector] : reads.selectors) {
-    Readers& r = selector_readers_[key];
-    r.selector = selector;
-    r.sets.insert(id);
+    auto [it, added] = selector_readers_.try_emplace(key);
+    if (added) {
+      it->second.selector = *selector;  // a copy: the policy it came from may be replaced
+    }
+    it->second.sets.insert(id);
   }
   for (const std::string& name : reads.port_names) {
     port_name_readers_[name].insert(id);
@@ -373,8 +520,33 @@ Result<CompileSession::Update> CompileSession::full(const ObjectStore& store, st
   claims_.clear();
   bindings_.clear();
   policy_names_.clear();
-  for (const Policy& p : snap_->policies) {
+  // One object may lower into several policies of one name and band (a Cilium policy's
+  // specs): they keep their relative order in the snapshot, so they are matched in order.
+  std::map<std::tuple<PolicyKind, std::string, std::string, uint8_t>, std::vector<size_t>> at;
+  for (size_t i = 0; i < snap_->policies.size(); ++i) {
+    const Policy& p = snap_->policies[i];
     policy_names_.push_back(p.qualified_name());
+    at[std::tuple{p.kind, p.ns, p.name, p.band}].push_back(i);
+  }
+  policy_entries_.clear();
+  for (const Object& obj : objects) {
+    const auto* lowered = std::get_if<std::vector<Policy>>(&obj.body);
+    if (lowered == nullptr) {
+      continue;
+    }
+    std::vector<size_t> entries;
+    std::map<std::tuple<PolicyKind, std::string, std::string, uint8_t>, size_t> taken;
+    for (const Policy& p : *lowered) {
+      const auto identity = std::tuple{p.kind, p.ns, p.name, p.band};
+      auto it = at.find(identity);
+      size_t& next = taken[identity];
+      if (it != at.end() && next < it->second.size()) {
+        entries.push_back(it->second[next++]);
+      }
+    }
+    if (entries.size() == lowered->size()) {  // else not in force (its tier is missing)
+      policy_entries_.emplace(obj.key, std::move(entries));
+    }
   }
   compiler_ = std::make_unique<SetCompiler>(*snap_, options_);
   if (compiler_->error()) {

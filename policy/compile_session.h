@@ -8,9 +8,12 @@
 //     change, when it resolved a port name the pod declares, or when it read every pod's
 //     address (the cluster and world entities);
 //   - every other set keeps its id and rules, every other endpoint its binding.
-// Anything else (a policy, namespace, tier, network set, node or service account; a
-// host-networked pod; an address that two endpoints claim) is a full compile, which starts
-// the session afresh. Either way the output is the policy compile() makes of the same
+// A policy changed in place (the same tier and order, so the same place in the evaluation
+// order) is incremental too: the endpoints it may apply to, before or after, are resolved
+// again, and the sets that apply it are made again.
+// Anything else (a policy added or removed, a namespace, tier, network set, node or service
+// account; a host-networked pod; an address that two endpoints claim) is a full compile,
+// which starts the session afresh. Either way the output is the policy compile() makes of the same
 // objects, up to the numbering of sets and verdicts: tests/policy/compile_session_test.cc
 // holds every incremental update to that.
 //
@@ -41,8 +44,9 @@ class CompileSession {
     CompiledPolicy compiled;
     std::vector<Error> snapshot_errors;  // objects left out of the snapshot (build_snapshot)
     bool incremental = false;
-    std::string why_full;     // what made it a full compile
-    size_t pods_changed = 0;  // incremental: pods added, removed or changed
+    std::string why_full;         // what made it a full compile
+    size_t pods_changed = 0;      // incremental: pods added, removed or changed
+    size_t policies_changed = 0;  // incremental: policy objects changed in place
     size_t sets_made = 0, sets_remade = 0, sets_freed = 0;
     double snapshot_ms = 0, compile_ms = 0;
     // "incremental: 1 pod changed, 2 sets made, 3 remade" or "full compile (a Tier changed)".
@@ -61,22 +65,40 @@ class CompileSession {
   struct Set {
     PolicySet meta;
     SetRules rules;
-    std::set<EndpointId> members;  // none: the id is free
+    std::vector<int32_t> policies;  // applied, by index into the snapshot's policies
+    std::set<EndpointId> members;   // none: the id is free
   };
   struct Member {
     uint32_t egress = 0, ingress = 0;
     std::vector<IpAddr> bound;  // the addresses bound to it
   };
   struct Readers {
-    const EndpointSelector* selector = nullptr;
+    EndpointSelector selector;
     std::set<uint32_t> sets;
   };
 
   Result<Update> full(const ObjectStore& store, std::string why);
-  // The reason the changes cannot be applied one pod at a time, or "" when they were.
-  Result<std::string> apply_pods(const ObjectStore& store, const std::vector<ObjectKey>& keys,
-                                 Update& update);
+  // Patches the snapshot for changed pods and finds the sets they reach (`dirty`), making
+  // the sets of the pods that arrived (`made`).
+  Result<bool> apply_pods(const ObjectStore& store, const std::vector<ObjectKey>& keys,
+                          Update& update, std::set<uint32_t>& dirty, std::set<uint32_t>& made);
+  // Replaces changed policies in the snapshot, in place; says where they may apply.
+  struct PolicyReach {
+    std::set<int32_t> changed;         // indexes into the snapshot's policies
+    std::set<std::string> namespaces;  // where they may apply, before or after
+    bool unconfined = false;           // anywhere
+  };
+  PolicyReach replace_policies(const ObjectStore& store, const std::vector<ObjectKey>& keys,
+                               Update& update);
+  // Resolves again the endpoints the changed policies may apply to, and finds the sets that
+  // apply them.
+  Result<bool> resolve_again(const PolicyReach& reach, Update& update, std::set<uint32_t>& dirty,
+                             std::set<uint32_t>& made);
+  // Why a change cannot be applied alone ("" when it can).
   std::string check_pod(const ObjectStore& store, const ObjectKey& key) const;
+  std::string check_policy(const ObjectStore& store, const ObjectKey& key) const;
+  Result<bool> remake(const std::set<uint32_t>& dirty, const std::set<uint32_t>& made,
+                      Update& update);
   Result<uint32_t> join(const Endpoint& ep, Direction dir, Update* update);
   void leave(uint32_t id, const EndpointId& member, Update* update);
   void bind(const Endpoint& ep, const std::vector<IpAddr>& owned);
@@ -95,6 +117,8 @@ class CompileSession {
   std::vector<Error> snapshot_errors_;
   std::set<EndpointId> host_network_pods_;
   std::vector<std::string> policy_names_;
+  // The snapshot's policies each policy object lowered into, by index.
+  std::map<ObjectKey, std::vector<size_t>> policy_entries_;
 
   std::vector<Set> sets_;  // sets_[id - 1]
   std::vector<uint32_t> free_ids_;

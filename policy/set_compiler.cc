@@ -51,7 +51,8 @@ std::vector<SetCompiler::IcmpBox> SetCompiler::icmp_boxes(const Rule& rule) {
 }
 
 SetCompiler::SetCompiler(const Snapshot& snap, const CompileOptions& options)
-    : snap_(snap), options_(options), index_(snap) {
+    : snap_(snap), options_(options) {
+  index_.emplace(snap);
   peers_.emplace(snap, options.dns);
   // Tiers that hold policies get categories 1.. in evaluation order; category 0 is for the
   // exceptions ahead of all policy.
@@ -84,7 +85,7 @@ void SetCompiler::endpoints_changed() { peers_.emplace(snap_, options_.dns); }
 SetKey SetCompiler::key(const Endpoint& ep, Direction dir) const {
   SetKey out;
   out.direction = dir;
-  out.applied = index_.resolve(ep, dir);
+  out.applied = index_->resolve(ep, dir);
   out.profile_allows =
       ep.kind == EndpointKind::Workload ||
       std::ranges::find(ep.profiles, "projectcalico-default-allow") != ep.profiles.end();

@@ -53,6 +53,9 @@ class SetCompiler {
   // The snapshot's endpoints changed in place (its policies did not): address sets computed
   // from the old endpoints are dropped.
   void endpoints_changed();
+  // Policies of the snapshot were replaced in place, each keeping its place in the evaluation
+  // order (and its tier): the index of which policies may apply where is made again.
+  void policies_changed() { index_.emplace(snap_); }
 
  private:
   void lower_rule(uint8_t category, int32_t priority, uint32_t verdict, const Rule& rule,
@@ -73,7 +76,7 @@ class SetCompiler {
   const Snapshot& snap_;
   const CompileOptions& options_;
   std::optional<PeerLowering> peers_;
-  PolicyIndex index_;
+  std::optional<PolicyIndex> index_;
   std::optional<Error> error_;
   std::vector<std::string> tier_names_;
   uint32_t num_categories_ = 1;

@@ -1,6 +1,7 @@
 // CompileSession against compile(): random clusters (tests/dataplane/random_cluster.h) go
 // through random runs of pod changes (removed, restored, relabelled, renumbered, renamed
-// ports, moved to another node), and after each batch the session's policy must mean what
+// ports, moved to another node) and policy edits (another policy's rules or selector, a rule
+// dropped, a direction turned on or off), and after each batch the session's policy must mean what
 // a full compile of the same objects means: for every bound address, the same name and the
 // same egress and ingress rule lists (rules, priorities, categories and the verdicts they
 // lead to, by tier, policy and rule), whatever the numbering of sets and verdicts.
@@ -103,7 +104,7 @@ std::string difference(const CompiledPolicy& session, const CompiledPolicy& full
 }
 
 struct Tally {
-  long updates = 0, incremental = 0, sets_remade = 0, full = 0;
+  long updates = 0, incremental = 0, sets_remade = 0, full = 0, policy_edits = 0;
 };
 
 // One cluster through a run of random pod changes.
@@ -114,12 +115,15 @@ void run_case(uint64_t seed, Tally& run) {
   const testing::RandomCluster cluster = gen.cluster();
   std::mt19937_64 rng(seed ^ 0xC0FFEEull);
   ObjectStore store;
-  std::vector<Object> pods;
+  std::vector<Object> pods, policies;
   for (const std::string& text : cluster.objects) {
     Decoded d = decode_document(YAML::Load(text), DecodeOptions{"gen", true});
     ASSERT_TRUE(d.object.has_value()) << "seed " << seed << ": " << d.object.error().to_string();
     if (std::holds_alternative<Pod>(d.object->body)) {
       pods.push_back(*d.object);
+    }
+    if (std::holds_alternative<std::vector<Policy>>(d.object->body)) {
+      policies.push_back(*d.object);
     }
     store.apply(std::move(d));
   }
@@ -137,6 +141,39 @@ void run_case(uint64_t seed, Tally& run) {
     const int batch = 1 + static_cast<int>(rng() % 3);
     std::string what;
     for (int b = 0; b < batch && step > 0; ++b) {
+      if (!policies.empty() && rng() % 4 == 0) {
+        Object& edited = pick(policies);
+        auto& lowered = std::get<std::vector<Policy>>(edited.body);
+        const auto& others = std::get<std::vector<Policy>>(pick(policies).body);
+        for (Policy& p : lowered) {
+          const Policy& other = others[rng() % others.size()];
+          switch (rng() % 4) {
+            case 0:
+              p.ingress = other.ingress;
+              p.egress = other.egress;
+              break;
+            case 1:
+              if (p.applies_to.dialect == other.applies_to.dialect) {
+                p.applies_to.selector = other.applies_to.selector;
+              }
+              break;
+            case 2:
+              if (!p.ingress.empty()) {
+                p.ingress.pop_back();
+              }
+              if (!p.egress.empty()) {
+                p.egress.erase(p.egress.begin());
+              }
+              break;
+            default:
+              p.types_ingress = !p.types_ingress;
+              break;
+          }
+        }
+        what += " edited " + edited.key.to_string();
+        store.apply(Decoded{edited.key, edited});
+        continue;
+      }
       Object changed = pick(pods);
       Pod& pod = std::get<Pod>(changed.body);
       const Pod& other = std::get<Pod>(pick(pods).body);
@@ -192,13 +229,14 @@ void run_case(uint64_t seed, Tally& run) {
     ++run.updates;
     u->incremental ? ++run.incremental : ++run.full;
     run.sets_remade += static_cast<long>(u->sets_remade);
+    run.policy_edits += static_cast<long>(u->policies_changed);
     const std::string diff = difference(u->compiled, *want);
     ASSERT_EQ(diff, "") << "seed " << seed << " step " << step << " (" << u->describe()
                         << "):" << what;
   }
 }
 
-TEST(CompileSession, PodChangesMeanWhatAFullCompileMeans) {
+TEST(CompileSession, ChangesMeanWhatAFullCompileMeans) {
   const uint64_t seed0 = env_u64("PALISADE_TEST_SEED", 1);
   const uint64_t cases = env_u64("PALISADE_SESSION_CASES", 150);
   Tally run;
@@ -209,10 +247,12 @@ TEST(CompileSession, PodChangesMeanWhatAFullCompileMeans) {
     }
   }
   std::cout << "updates: " << run.updates << ", incremental: " << run.incremental
-            << " (sets remade: " << run.sets_remade << "), full: " << run.full << "\n";
+            << " (sets remade: " << run.sets_remade << ", policy edits: " << run.policy_edits
+            << "), full: " << run.full << "\n";
   // The runs must exercise the incremental path, not only the full one.
   EXPECT_GT(run.incremental, run.updates / 2);
   EXPECT_GT(run.sets_remade, 0);
+  EXPECT_GT(run.policy_edits, 0);
 }
 
 }  // namespace
