@@ -19,6 +19,14 @@ namespace palisade::control {
 
 namespace {
 
+// What the daemon compiles: its own node's endpoints.
+policy::CompileOptions compile_options(const NodeConfig& config) {
+  policy::CompileOptions options;
+  options.node = config.node_name;
+  return options;
+}
+
+
 volatile std::sig_atomic_t g_stop = 0;
 
 void on_signal(int) { g_stop = 1; }
@@ -100,7 +108,7 @@ class Daemon {
         dp_(dp),
         source_(std::move(source)),
         admin_(admin),
-        session_(policy::CompileOptions{.node = config.node_name}) {}
+        session_(compile_options(config)) {}
 
   int run() {
     std::cout << "palisade: policy source: " << source_->describe() << "\n";
@@ -215,6 +223,7 @@ class Daemon {
               << static_cast<int>(dp_.current()->table_build.ms) << "; oldest event in force after "
               << static_cast<int>(oldest_event_ms) << " ms; " << how << "; "
               << dp_.current()->table_build.describe() << ")\n";
+    session_.release_retired();  // after the publish, out of the event's latency
     for (const std::string& pod : dp_.current()->missing_pods) {
       std::cout << "palisade: pod " << pod
                 << " is bound to a port but not in the snapshot: its port forwards nothing\n";

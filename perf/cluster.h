@@ -23,5 +23,7 @@ std::vector<std::string> make_cluster_yaml(const ClusterSize& size);
 policy::Object extra_pod(int serial, const std::string& ns = "ns0");
 // ns0/allow-1 with another port each serial, for the cost of a policy changed.
 policy::Object changed_policy(int serial);
+// A policy that was not there, in ns0: a new name each serial.
+policy::Object added_policy(int serial);
 
 }  // namespace palisade::perf

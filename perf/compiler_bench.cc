@@ -11,12 +11,11 @@
 //                                   raw = rte_acl_classify alone on the same keys and context.
 //                                   Cycles per packet of each, and the ratios to raw.
 #include <benchmark/benchmark.h>
+#include <rte_cycles.h>
 
 #include <chrono>
 #include <cstring>
 #include <random>
-
-#include <rte_cycles.h>
 
 #include "dataplane/acl_tables.h"
 #include "dataplane/eal.h"
@@ -89,7 +88,8 @@ BENCHMARK(BM_compile)
 // One update at cluster scale, through the daemon's path: the CompileSession (a patched
 // snapshot and the sets the change reaches, or a full compile), then the tables from the
 // TableCache (a rebase onto the base built first, and an overlay of the sets that differ).
-// Arg 2: 0 = a pod added to ns0, 1 = ns0/allow-1 changed (another port). Counters: each
+// Arg 2: 0 = a pod added to ns0, 1 = ns0/allow-1 changed (another port), 2 = a policy added
+// to ns0 (a full compile). Counters: each
 // stage's ms (the mean of the iterations), whether the compile was incremental, and what the
 // overlay held.
 void BM_update(benchmark::State& state) {
@@ -98,7 +98,7 @@ void BM_update(benchmark::State& state) {
   for (policy::Object& obj : perf::make_cluster({int(state.range(0)), int(state.range(1))})) {
     store.apply(policy::Decoded{obj.key, std::move(obj)});
   }
-  const bool policy_change = state.range(2) == 1;
+  const int64_t kind = state.range(2);
   policy::CompileSession session;
   dataplane::TableCache cache;
   policy::CompileSession::Update first = session.update(store).value();
@@ -107,8 +107,9 @@ void BM_update(benchmark::State& state) {
   double snapshot_ms = 0, compile_ms = 0, tables_ms = 0, incremental = 0;
   dataplane::TableBuild info;
   for (auto _ : state) {
-    policy::Object changed =
-        policy_change ? perf::changed_policy(serial++) : perf::extra_pod(serial++);
+    policy::Object changed = kind == 0   ? perf::extra_pod(serial++)
+                             : kind == 1 ? perf::changed_policy(serial++)
+                                         : perf::added_policy(serial++);
     store.apply(policy::Decoded{changed.key, std::move(changed)});
     const auto t0 = std::chrono::steady_clock::now();
     policy::CompileSession::Update u = session.update(store).value();
@@ -116,6 +117,7 @@ void BM_update(benchmark::State& state) {
     auto tables = cache.build(u.compiled, &info).value();
     const auto t2 = std::chrono::steady_clock::now();
     benchmark::DoNotOptimize(tables);
+    session.release_retired();  // as the daemon does, after the publish
     const double session_ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
     // The session times its own two stages; what is left of its time is the assembly.
     snapshot_ms += u.snapshot_ms;
@@ -141,6 +143,7 @@ BENCHMARK(BM_update)
     ->Args({1000, 100, 1})
     ->Args({10000, 1000, 0})
     ->Args({10000, 1000, 1})
+    ->Args({10000, 1000, 2})
     ->Args({50000, 5000, 0})
     ->Args({50000, 5000, 1})
     ->Unit(benchmark::kMillisecond)
@@ -179,8 +182,8 @@ void BM_classify(benchmark::State& state) {
     const policy::CompiledPolicy& compiled;
     const dataplane::AclTables& tables;
   };
-  const View b = overlay ? View{rebased.compiled, *rebased.tables}
-                         : View{plain.compiled, *plain.tables};
+  const View b =
+      overlay ? View{rebased.compiled, *rebased.tables} : View{plain.compiled, *plain.tables};
   static auto plain_endpoints = dataplane::EndpointTable::build(plain.compiled).value();
   static auto rebased_endpoints = dataplane::EndpointTable::build(rebased.compiled).value();
   const auto& endpoints = overlay ? rebased_endpoints : plain_endpoints;
@@ -246,8 +249,7 @@ void BM_classify(benchmark::State& state) {
     for (size_t i = 0; i < burst; ++i) {
       ptrs[i] = reinterpret_cast<const uint8_t*>(&keys[(at + i) % keys.size()]);
     }
-    rte_acl_classify(plain.tables->context(4), ptrs.data(), results.data(), uint32_t(burst),
-                     cats);
+    rte_acl_classify(plain.tables->context(4), ptrs.data(), results.data(), uint32_t(burst), cats);
     const uint64_t t2 = rte_rdtsc();
     palisade_cycles += t1 - t0;
     stage_cycles += t1b - t1;

@@ -32,6 +32,8 @@ auto placement(const Policy& p) { return std::tie(p.kind, p.ns, p.name, p.band, 
 CompileSession::CompileSession(CompileOptions options) : options_(std::move(options)) {}
 CompileSession::~CompileSession() = default;
 
+void CompileSession::release_retired() { retired_.reset(); }
+
 std::string CompileSession::Update::describe() const {
   if (!incremental) {
     return "full compile (" + why_full + ")";
@@ -97,6 +99,10 @@ Result<CompileSession::Update> CompileSession::update(const ObjectStore& store) 
   if (Result<bool> r = remake(dirty, made, u); !r) {
     return r.error();
   }
+  return conclude(store, std::move(u));
+}
+
+Result<CompileSession::Update> CompileSession::conclude(const ObjectStore& store, Update u) {
   const auto start = Clock::now();
   Result<CompiledPolicy> compiled = assemble();
   if (!compiled) {
@@ -220,18 +226,19 @@ Result<bool> CompileSession::apply_pods(const ObjectStore& store,
     if (options_.node && ep->node != *options_.node) {
       continue;
     }
+    Member& member = members_[id];
     for (Direction dir : {Direction::Egress, Direction::Ingress}) {
       const size_t made_before = u.sets_made;
       Result<uint32_t> set = join(*ep, dir, &u);
       if (!set) {
         return set.error();
       }
-      (dir == Direction::Egress ? members_[id].egress : members_[id].ingress) = *set;
+      (dir == Direction::Egress ? member.egress : member.ingress) = *set;
       if (u.sets_made > made_before) {
         made.insert(*set);
       }
     }
-    bind(*ep, ep->ips);  // check_pod() saw that no other endpoint claims them
+    bind(*ep, member, ep->ips);  // check_pod() saw that no other endpoint claims them
   }
   u.compile_ms += ms_since(start);
   return true;
@@ -296,7 +303,7 @@ Result<bool> CompileSession::resolve_again(const PolicyReach& reach, Update& u,
   const auto start = Clock::now();
   // The sets that apply a changed policy have new rules, whoever their members are now.
   for (const Set& set : sets_) {
-    if (!set.members.empty() &&
+    if (set.members > 0 &&
         std::ranges::any_of(set.policies, [&](int32_t p) { return changed.contains(p); })) {
       dirty.insert(set.meta.id);
     }
@@ -343,10 +350,10 @@ Result<bool> CompileSession::remake(const std::set<uint32_t>& dirty, const std::
   const auto start = Clock::now();
   for (uint32_t id : dirty) {
     Set& set = sets_[id - 1];
-    if (set.members.empty() || made.contains(id)) {
+    if (set.members == 0 || made.contains(id)) {
       continue;  // freed, or made from this snapshot already
     }
-    const Endpoint* member = find_endpoint(*set.members.begin());
+    const Endpoint* member = find_endpoint(set.representative);
     const SetKey key = compiler_->key(*member, set.meta.direction);
     Result<SetRules> rules = compiler_->rules(*member, key);
     if (!rules) {
@@ -365,7 +372,7 @@ Result<uint32_t> CompileSession::join(const Endpoint& ep, Direction dir, Update*
   SetKey key = compiler_->key(ep, dir);
   const EndpointId member{ep.ns, ep.name};
   if (auto it = id_by_key_.find(key.text); it != id_by_key_.end()) {
-    sets_[it->second - 1].members.insert(member);
+    ++sets_[it->second - 1].members;
     return it->second;
   }
   Result<SetRules> rules = compiler_->rules(ep, key);
@@ -389,7 +396,8 @@ Result<uint32_t> CompileSession::join(const Endpoint& ep, Direction dir, Update*
       set.policies.push_back(static_cast<int32_t>(p - snap_->policies.data()));
     }
   }
-  set.members = {member};
+  set.members = 1;
+  set.representative = member;
   id_by_key_.emplace(std::move(key.text), id);
   add_readers(id);
   if (u != nullptr) {
@@ -400,8 +408,16 @@ Result<uint32_t> CompileSession::join(const Endpoint& ep, Direction dir, Update*
 
 void CompileSession::leave(uint32_t id, const EndpointId& member, Update* u) {
   Set& set = sets_[id - 1];
-  set.members.erase(member);
-  if (!set.members.empty()) {
+  if (--set.members > 0) {
+    if (set.representative == member) {
+      // Another member stands for the set: any endpoint still judged by it.
+      for (const auto& [id_, m] : members_) {
+        if (id_ != member && (m.egress == id || m.ingress == id)) {
+          set.representative = id_;
+          break;
+        }
+      }
+    }
     return;
   }
   // No endpoint is judged by it any more: its id is free, with no rules, until reused.
@@ -416,8 +432,7 @@ void CompileSession::leave(uint32_t id, const EndpointId& member, Update* u) {
   }
 }
 
-void CompileSession::bind(const Endpoint& ep, const std::vector<IpAddr>& owned) {
-  Member& m = members_[{ep.ns, ep.name}];
+void CompileSession::bind(const Endpoint& ep, Member& m, const std::vector<IpAddr>& owned) {
   for (const IpAddr& ip : owned) {
     bindings_[ip] =
         EndpointBinding{ip, m.egress, m.ingress, ep.ns.empty() ? ep.name : ep.ns + "/" + ep.name};
@@ -506,11 +521,16 @@ Result<CompileSession::Update> CompileSession::full(const ObjectStore& store, st
   u.snapshot_ms = ms_since(start);
 
   start = Clock::now();
-  compiler_.reset();
+  // What the last full compile built is kept until release_retired(): freeing ~10k
+  // endpoints' worth of maps takes ~20 ms at 10k pods, better spent after the publish.
+  retired_ = std::make_unique<Retired>(
+      Retired{std::move(snap_), std::move(compiler_), std::move(sets_), std::move(id_by_key_),
+              std::move(selector_readers_), std::move(port_name_readers_), std::move(members_),
+              std::move(claims_), std::move(bindings_), std::move(policy_entries_)});
   snap_ = std::move(build.snapshot);
   snapshot_errors_ = std::move(build.errors);
   host_network_pods_ = std::move(host_network);
-  sets_.clear();
+  sets_.clear();  // moved from: empty, but say so
   free_ids_.clear();
   id_by_key_.clear();
   selector_readers_.clear();
@@ -564,28 +584,19 @@ Result<CompileSession::Update> CompileSession::full(const ObjectStore& store, st
     if (options_.node && ep.node != *options_.node) {
       continue;
     }
-    const EndpointId id{ep.ns, ep.name};
+    Member& member = members_[EndpointId{ep.ns, ep.name}];
     for (Direction dir : {Direction::Egress, Direction::Ingress}) {
       Result<uint32_t> set = join(ep, dir, nullptr);
       if (!set) {
         return set.error();
       }
-      (dir == Direction::Egress ? members_[id].egress : members_[id].ingress) = *set;
+      (dir == Direction::Egress ? member.egress : member.ingress) = *set;
     }
-    bind(ep, owned);
+    bind(ep, member, owned);
   }
   u.sets_made = sets_.size();
-  Result<CompiledPolicy> compiled = assemble();
-  if (!compiled) {
-    return compiled.error();
-  }
   u.compile_ms = ms_since(start);
-  u.compiled = std::move(compiled).value();
-  u.snapshot_errors = snapshot_errors_;
-  store_version_ = store.version();
-  last_store_ = &store;
-  valid_ = true;
-  return u;
+  return conclude(store, std::move(u));
 }
 
 Result<CompiledPolicy> CompileSession::assemble() const {

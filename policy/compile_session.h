@@ -60,13 +60,18 @@ class CompileSession {
   // The snapshot the last successful update compiled; valid until the next update.
   const Snapshot* snapshot() const { return snap_.get(); }
 
+  // Frees what the last full compile replaced. A caller that publishes the update first
+  // keeps the free out of its latency; otherwise the next full compile frees it.
+  void release_retired();
+
  private:
   using EndpointId = std::pair<std::string, std::string>;  // namespace, name
   struct Set {
     PolicySet meta;
     SetRules rules;
     std::vector<int32_t> policies;  // applied, by index into the snapshot's policies
-    std::set<EndpointId> members;   // none: the id is free
+    uint32_t members = 0;           // endpoint directions judged by it; 0: the id is free
+    EndpointId representative;      // one of them, to make the rules from
   };
   struct Member {
     uint32_t egress = 0, ingress = 0;
@@ -78,6 +83,8 @@ class CompileSession {
   };
 
   Result<Update> full(const ObjectStore& store, std::string why);
+  // Assembles the policy of the update and puts the session in step with the store.
+  Result<Update> conclude(const ObjectStore& store, Update u);
   // Patches the snapshot for changed pods and finds the sets they reach (`dirty`), making
   // the sets of the pods that arrived (`made`).
   Result<bool> apply_pods(const ObjectStore& store, const std::vector<ObjectKey>& keys,
@@ -101,7 +108,7 @@ class CompileSession {
                       Update& update);
   Result<uint32_t> join(const Endpoint& ep, Direction dir, Update* update);
   void leave(uint32_t id, const EndpointId& member, Update* update);
-  void bind(const Endpoint& ep, const std::vector<IpAddr>& owned);
+  void bind(const Endpoint& ep, Member& m, const std::vector<IpAddr>& owned);
   void unbind(const EndpointId& id);
   void add_readers(uint32_t id);
   void drop_readers(uint32_t id);
@@ -130,6 +137,20 @@ class CompileSession {
   std::map<EndpointId, Member> members_;  // the endpoints judged on this node
   std::map<IpAddr, uint32_t> claims_;     // how many endpoints (any node) claim each address
   std::map<IpAddr, EndpointBinding> bindings_;
+
+  struct Retired {
+    std::unique_ptr<Snapshot> snap;
+    std::unique_ptr<SetCompiler> compiler;  // reads snap: freed first
+    std::vector<Set> sets;
+    std::unordered_map<std::string, uint32_t> id_by_key;
+    std::map<std::string, Readers> selector_readers;
+    std::map<std::string, std::set<uint32_t>> port_name_readers;
+    std::map<EndpointId, Member> members;
+    std::map<IpAddr, uint32_t> claims;
+    std::map<IpAddr, EndpointBinding> bindings;
+    std::map<ObjectKey, std::vector<size_t>> policy_entries;
+  };
+  std::unique_ptr<Retired> retired_;
 };
 
 }  // namespace palisade::policy

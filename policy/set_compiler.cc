@@ -188,6 +188,17 @@ Result<SetRules> SetCompiler::rules(const Endpoint& ep, const SetKey& key) {
   }
   peers_->record_into(nullptr);
   out_ = nullptr;
+  // Each rule, protocol and family reads its selectors again: keep one of each.
+  std::ranges::sort(made.reads.selectors, {},
+                    &std::pair<std::string, const EndpointSelector*>::first);
+  made.reads.selectors.erase(
+      std::ranges::unique(made.reads.selectors, {},
+                          &std::pair<std::string, const EndpointSelector*>::first)
+          .begin(),
+      made.reads.selectors.end());
+  std::ranges::sort(made.reads.port_names);
+  made.reads.port_names.erase(std::ranges::unique(made.reads.port_names).begin(),
+                              made.reads.port_names.end());
   if (error) {
     return *error;
   }
