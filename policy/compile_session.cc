@@ -39,8 +39,10 @@ std::string CompileSession::Update::describe() const {
     return "full compile (" + why_full + ")";
   }
   return "incremental: " + std::to_string(pods_changed) + " pod" + (pods_changed == 1 ? "" : "s") +
-         " changed, " + std::to_string(sets_made) + " sets made, " + std::to_string(sets_remade) +
-         " remade, " + std::to_string(sets_freed) + " freed";
+         " and " + std::to_string(policies_changed) + " polic" +
+         (policies_changed == 1 ? "y" : "ies") + " changed; " + std::to_string(sets_made) +
+         " sets made, " + std::to_string(sets_remade) + " remade, " + std::to_string(sets_freed) +
+         " freed";
 }
 
 Result<CompileSession::Update> CompileSession::update(const ObjectStore& store) {
