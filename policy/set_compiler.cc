@@ -189,16 +189,14 @@ Result<SetRules> SetCompiler::rules(const Endpoint& ep, const SetKey& key) {
   peers_->record_into(nullptr);
   out_ = nullptr;
   // Each rule, protocol and family reads its selectors again: keep one of each.
-  std::ranges::sort(made.reads.selectors, {},
-                    &std::pair<std::string, const EndpointSelector*>::first);
-  made.reads.selectors.erase(
-      std::ranges::unique(made.reads.selectors, {},
-                          &std::pair<std::string, const EndpointSelector*>::first)
-          .begin(),
-      made.reads.selectors.end());
-  std::ranges::sort(made.reads.port_names);
-  made.reads.port_names.erase(std::ranges::unique(made.reads.port_names).begin(),
-                              made.reads.port_names.end());
+  auto& selectors = made.reads.selectors;
+  const auto by_key = [](const auto& a, const auto& b) { return a.first < b.first; };
+  const auto same_key = [](const auto& a, const auto& b) { return a.first == b.first; };
+  std::sort(selectors.begin(), selectors.end(), by_key);
+  selectors.erase(std::unique(selectors.begin(), selectors.end(), same_key), selectors.end());
+  auto& names = made.reads.port_names;
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
   if (error) {
     return *error;
   }
