@@ -4,7 +4,9 @@
 // Endpoints whose applied policies are the same share one policy set, and so one rule list:
 // the cost grows with distinct policy sets, not with pods. A set is keyed by its direction,
 // its kind, its node and its applied policies tier by tier; the rules of one set are made
-// once, from any member.
+// once, from any member (policy/set_compiler.h). The daemon compiles through a
+// CompileSession (policy/compile_session.h), which gives the same policy from a patch of the
+// last one when only pods or a policy in place changed.
 //
 // Thread: any; compile() reads the snapshot and builds a new value.
 // Limits: at most kMaxTiers tiers with policies (rte_acl categories); at most
