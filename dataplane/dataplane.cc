@@ -83,6 +83,14 @@ policy::Result<std::unique_ptr<Dataplane>> Dataplane::start(const DataplaneConfi
     dp->port_ids_.emplace_back(port.name, id);
     const auto rx_queues = static_cast<uint16_t>(std::max<size_t>(pollers[port.name].size(), 1));
     rte_eth_conf conf{};
+    // Frames larger than one mbuf arrive and leave as chains where the device can do it
+    // (jumbo frames, vhost-user mergeable buffers); the worker parses a chain's headers in
+    // its first segment and forwards the chain whole.
+    rte_eth_dev_info info{};
+    if (rte_eth_dev_info_get(id, &info) == 0) {
+      conf.rxmode.offloads |= info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER;
+      conf.txmode.offloads |= info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+    }
     if (int rc = rte_eth_dev_configure(id, rx_queues, workers, &conf); rc != 0) {
       return port_error(port.name, "configure " + std::to_string(rx_queues) + " rx and " +
                                        std::to_string(workers) + " tx queues", rc);

@@ -1,5 +1,6 @@
 #include "dataplane/ring_ports.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include <rte_errno.h>
@@ -33,19 +34,32 @@ policy::Result<RingPort> create_ring_port(const std::string& name, uint32_t ring
   return p;
 }
 
-bool inject(const RingPort& port, rte_mempool* pool, const std::vector<uint8_t>& frame) {
-  rte_mbuf* m = rte_pktmbuf_alloc(pool);
-  if (m == nullptr) {
-    return false;
-  }
-  char* data = rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size()));
-  if (data == nullptr) {
-    rte_pktmbuf_free(m);
-    return false;
-  }
-  std::memcpy(data, frame.data(), frame.size());
-  if (rte_ring_enqueue(port.inbound, m) != 0) {
-    rte_pktmbuf_free(m);
+bool inject(const RingPort& port, rte_mempool* pool, const std::vector<uint8_t>& frame,
+            uint32_t segment_bytes) {
+  rte_mbuf* head = nullptr;
+  size_t at = 0;
+  do {
+    rte_mbuf* m = rte_pktmbuf_alloc(pool);
+    if (m == nullptr) {
+      rte_pktmbuf_free(head);
+      return false;
+    }
+    size_t take = std::min<size_t>(frame.size() - at, rte_pktmbuf_tailroom(m));
+    if (segment_bytes != 0) {
+      take = std::min<size_t>(take, segment_bytes);
+    }
+    std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(take)), frame.data() + at, take);
+    at += take;
+    if (head == nullptr) {
+      head = m;
+    } else if (rte_pktmbuf_chain(head, m) != 0) {  // too many segments
+      rte_pktmbuf_free(m);
+      rte_pktmbuf_free(head);
+      return false;
+    }
+  } while (at < frame.size());
+  if (rte_ring_enqueue(port.inbound, head) != 0) {
+    rte_pktmbuf_free(head);
     return false;
   }
   return true;

@@ -26,8 +26,11 @@ struct RingPort {
 // Creates a ring-backed port (one rx and one tx queue). Needs the EAL.
 policy::Result<RingPort> create_ring_port(const std::string& name, uint32_t ring_size = 1024);
 
-// Copies a frame into an mbuf from `pool` and puts it on the port's inbound ring.
-bool inject(const RingPort& port, rte_mempool* pool, const std::vector<uint8_t>& frame);
+// Copies a frame into mbufs from `pool` and puts it on the port's inbound ring: one mbuf when
+// it fits and segment_bytes is 0, else a chain of mbufs of segment_bytes each (the last
+// shorter; 0: as many as fit), as a device that scatters large frames delivers them.
+bool inject(const RingPort& port, rte_mempool* pool, const std::vector<uint8_t>& frame,
+            uint32_t segment_bytes = 0);
 // Takes every frame the dataplane sent out of the port.
 std::vector<std::vector<uint8_t>> collect(const RingPort& port);
 

@@ -5,21 +5,6 @@
 
 namespace palisade::dataplane {
 
-bool PodPortGuard::owns_v4(const uint8_t* addr) const noexcept {
-  rte_be32_t a;
-  std::memcpy(&a, addr, 4);
-  return std::find(v4.begin(), v4.begin() + v4_count, a) != v4.begin() + v4_count;
-}
-
-bool PodPortGuard::owns_v6(const uint8_t* addr) const noexcept {
-  for (uint8_t i = 0; i < v6_count; ++i) {
-    if (std::memcmp(v6[i].data(), addr, 16) == 0) {
-      return true;
-    }
-  }
-  return false;
-}
-
 uint64_t VerdictCounters::total(uint32_t verdict) const {
   uint64_t sum = 0;
   for (size_t row = 0; row * verdicts_ < hits_.size(); ++row) {

@@ -8,6 +8,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,8 +42,31 @@ struct PodPortGuard {
   std::array<rte_be32_t, kMaxAddresses> v4{};
   std::array<std::array<uint8_t, 16>, kMaxAddresses> v6{};
 
-  bool owns_v4(const uint8_t* addr) const noexcept;
-  bool owns_v6(const uint8_t* addr) const noexcept;
+  // Inline: a pod port's every packet asks one of them.
+  bool owns_v4(const uint8_t* addr) const noexcept {
+    rte_be32_t a;
+    std::memcpy(&a, addr, 4);
+    for (uint8_t i = 0; i < v4_count; ++i) {
+      if (v4[i] == a) {
+        return true;
+      }
+    }
+    return false;
+  }
+  bool owns_v6(const uint8_t* addr) const noexcept {
+    uint64_t hi, lo;
+    std::memcpy(&hi, addr, 8);
+    std::memcpy(&lo, addr + 8, 8);
+    for (uint8_t i = 0; i < v6_count; ++i) {
+      uint64_t h, l;
+      std::memcpy(&h, v6[i].data(), 8);
+      std::memcpy(&l, v6[i].data() + 8, 8);
+      if (((h ^ hi) | (l ^ lo)) == 0) {
+        return true;
+      }
+    }
+    return false;
+  }
 };
 
 // Hits per verdict entry, one row per worker (only that worker writes it; readers load).

@@ -177,7 +177,8 @@ void Worker::log_event(const Ruleset& rs, const Packet& p, uint16_t in_port) noe
   if (setup_.flow_log == nullptr) {
     return;
   }
-  FlowEvent e{};
+  FlowEvent& e = events_[event_count_++];  // at most one event per judged packet of the burst
+  e = FlowEvent{};
   e.generation = rs.generation;
   e.family = p.parsed.kind == L3Kind::Ipv4 ? 4 : 6;
   e.proto = p.parsed.proto;
@@ -196,9 +197,14 @@ void Worker::log_event(const Ruleset& rs, const Packet& p, uint16_t in_port) noe
   e.ingress_judged = p.ingress_judged;
   e.egress_allow = p.egress.allow;
   e.ingress_allow = p.ingress.allow;
-  if (rte_ring_sp_enqueue_elem(setup_.flow_log, &e, sizeof(e)) != 0) {
-    ++counters_.flow_log_lost;
-  }
+}
+
+void Worker::flush_events() noexcept {
+  // One enqueue per burst: the ring's head and tail move once, not once per event.
+  const unsigned queued = rte_ring_sp_enqueue_burst_elem(setup_.flow_log, events_.data(),
+                                                         sizeof(FlowEvent), event_count_, nullptr);
+  counters_.flow_log_lost += event_count_ - queued;
+  event_count_ = 0;
 }
 
 void Worker::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint64_t now) noexcept {
@@ -257,8 +263,8 @@ uint32_t Worker::parse_and_guard(const Ruleset& rs, uint16_t in_port, uint8_t* l
   for (uint32_t j = 0; j < n; ++j) {
     Packet& p = burst[live[j]];
     uint8_t* frame = rte_pktmbuf_mtod(p.m, uint8_t*);
-    const uint32_t len = rte_pktmbuf_data_len(p.m);
-    if (std::optional<Drop> bad = parse_packet(frame, len, p.parsed)) {
+    const uint32_t len = rte_pktmbuf_data_len(p.m);  // the first segment's bytes
+    if (std::optional<Drop> bad = parse_packet(frame, len, rte_pktmbuf_pkt_len(p.m), p.parsed)) {
       drop(p.m, *bad);
       continue;
     }
@@ -278,7 +284,8 @@ uint32_t Worker::parse_and_guard(const Ruleset& rs, uint16_t in_port, uint8_t* l
     }
     if (pp.proto == kIcmpV6 && pp.l4_offset != 0 && pp.sport >= 133 && pp.sport <= 137) {
       const uint32_t room = rte_pktmbuf_tailroom(p.m) + len;
-      const uint32_t out = pod_port && pp.sport == kNeighborSolicitation
+      // The answer is written over the solicitation, in its one segment.
+      const uint32_t out = pod_port && pp.sport == kNeighborSolicitation && p.m->nb_segs == 1
                                ? answer_neighbor_solicitation(frame, len, room,
                                                               roles.gateway_mac.data(),
                                                               roles.gateway_ipv6.data())
@@ -623,6 +630,9 @@ uint32_t Worker::judge(const Ruleset& rs, uint16_t in_port, uint8_t* live, uint3
     if (dropped) {
       p.m = nullptr;
     }
+  }
+  if (event_count_ != 0) {
+    flush_events();
   }
   uint32_t kept = 0;
   for (uint32_t j = 0; j < n; ++j) {

@@ -106,6 +106,7 @@ class Worker {
   void send(uint16_t port, rte_mbuf* m) noexcept;
   void flush() noexcept;
   void log_event(const Ruleset& rs, const Packet& p, uint16_t in_port) noexcept;
+  void flush_events() noexcept;
 
   WorkerSetup setup_;
   WorkerCounters counters_;
@@ -118,6 +119,8 @@ class Worker {
   std::array<uint16_t, RTE_MAX_ETHPORTS> tx_count_{};
   std::array<uint16_t, RTE_MAX_ETHPORTS> tx_ports_{};  // ports with packets queued, in order
   uint16_t tx_port_count_ = 0;
+  std::array<FlowEvent, kBurst> events_{};  // the burst's flow-log events, enqueued together
+  uint16_t event_count_ = 0;
 };
 
 }  // namespace palisade::dataplane

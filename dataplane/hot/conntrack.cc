@@ -49,16 +49,6 @@ CtState initial_state(uint8_t proto, uint8_t tcp_flags) {
   return CtState::Established;
 }
 
-CtState tcp_next(CtState state, FlowDir dir, uint8_t tcp_flags) {
-  if ((tcp_flags & (kTcpFin | kTcpRst)) != 0) {
-    return CtState::Closing;
-  }
-  if (state == CtState::SynSent && dir == FlowDir::Reply) {
-    return CtState::Established;
-  }
-  return state;
-}
-
 }  // namespace
 
 FlowKey FlowEntry::original() const noexcept {
@@ -175,7 +165,7 @@ void Conntrack::prefetch_window(uint32_t home) const noexcept {
 
 void Conntrack::lookup(const FlowKey* const* keys, uint32_t n, FlowMatch* out, uint64_t now,
                        FlowProbe* probes) const noexcept {
-  constexpr uint32_t kChunk = 16;
+  constexpr uint32_t kChunk = 32;
   std::array<FlowProbe, kChunk> local;
   std::array<FlowKeyWords, kChunk> canonical;
   for (uint32_t base = 0; base < n; base += kChunk) {
@@ -263,28 +253,6 @@ uint32_t Conntrack::insert_probed(const FlowKey& original, const FlowProbe& p,
     }
   }
   return kNoFlow;
-}
-
-void Conntrack::seen(uint32_t index, FlowDir dir, uint8_t tcp_flags, uint64_t now) noexcept {
-  FlowEntry& e = entries_[index];
-  std::atomic_ref<uint64_t> last(e.last_seen_);
-  const uint64_t before = last.load(std::memory_order_relaxed);
-  if (now > before && now - before >= seen_resolution_) {
-    last.store(now, std::memory_order_relaxed);
-  }
-  if (e.key_.proto != kTcp) {
-    return;
-  }
-  // Two workers may move the state at once (a FIN one way, the first reply the other): each
-  // move is a CAS from the state it was computed from, so neither undoes the other.
-  std::atomic_ref<uint8_t> state(e.state_);
-  uint8_t current = state.load(std::memory_order_relaxed);
-  for (;;) {
-    const auto next = uint8_t(tcp_next(CtState(current), dir, tcp_flags));
-    if (next == current || state.compare_exchange_weak(current, next, std::memory_order_relaxed)) {
-      return;
-    }
-  }
 }
 
 void Conntrack::remove(uint32_t index) noexcept {

@@ -180,7 +180,7 @@ class Conntrack {
   // Hot path. Prefetches what check(index, ...) reads: the slot's header and its entry.
   void prefetch_slot(uint32_t index) const noexcept;
 
-  // check, prefetch_slot, expired and timeout_ticks are defined inline below: a worker calls
+  // check, prefetch_slot, seen, expired and timeout_ticks are defined inline below: a worker calls
   // them for every established packet, and a call would cost as much as their bodies.
 
   // Hot path (any worker). Adds the connection whose first packet is `original` (tcp_flags: of
@@ -335,6 +335,37 @@ inline FlowMatch Conntrack::check(uint32_t index, uint32_t probe_word, bool key_
   match.dir = (e.original_is_canonical_ != 0) != key_is_canonical ? FlowDir::Reply
                                                                    : FlowDir::Original;
   return match;
+}
+
+// Inline: every established packet calls it, and it usually writes nothing (last_seen is
+// fresh, the TCP state stays).
+inline void Conntrack::seen(uint32_t index, FlowDir dir, uint8_t tcp_flags, uint64_t now) noexcept {
+  constexpr uint8_t kTcp = 6, kTcpFin = 0x01, kTcpRst = 0x04;
+  FlowEntry& e = entries_[index];
+  std::atomic_ref<uint64_t> last(e.last_seen_);
+  const uint64_t before = last.load(std::memory_order_relaxed);
+  if (now > before && now - before >= seen_resolution_) {
+    last.store(now, std::memory_order_relaxed);
+  }
+  if (e.key_.proto != kTcp) {
+    return;
+  }
+  // Two workers may move the state at once (a FIN one way, the first reply the other): each
+  // move is a CAS from the state it was computed from, so neither undoes the other. TCP moves
+  // SynSent → Established on a reply, anything → Closing on FIN or RST.
+  std::atomic_ref<uint8_t> state(e.state_);
+  uint8_t current = state.load(std::memory_order_relaxed);
+  for (;;) {
+    uint8_t next = current;
+    if ((tcp_flags & (kTcpFin | kTcpRst)) != 0) {
+      next = uint8_t(CtState::Closing);
+    } else if (current == uint8_t(CtState::SynSent) && dir == FlowDir::Reply) {
+      next = uint8_t(CtState::Established);
+    }
+    if (next == current || state.compare_exchange_weak(current, next, std::memory_order_relaxed)) {
+      return;
+    }
+  }
 }
 
 inline void Conntrack::prefetch_slot(uint32_t index) const noexcept {

@@ -22,6 +22,8 @@ enum class Drop : uint8_t {
   TruncatedL4,         // an L4 header that does not fit in the IP payload
   BadTcpHeader,        // TCP data offset below 5 or past the payload
   ImpossibleTcpFlags,  // SYN+FIN, SYN+RST, FIN+RST, no flags at all
+  SplitHeaders,        // a segmented frame (a chain of mbufs) whose headers continue past
+                       // its first segment
   // The forwarding path (dataplane/worker): reasons beyond the parser's.
   TaggedOnPodPort,     // a pod port carries only untagged frames
   SpoofedSource,       // a pod port frame whose source MAC or IP is not its pod's
@@ -45,7 +47,7 @@ inline constexpr std::array<std::string_view, static_cast<size_t>(Drop::Count)> 
     "bad_ip_checksum",  "bad_extension_chain",  "tiny_fragment",
     "overlapping_fragment", "oversized_fragment", "orphan_fragment", "too_many_fragments",
     "truncated_l4",     "bad_tcp_header",
-    "impossible_tcp_flags", "tagged_on_pod_port", "spoofed_source", "unbound_port",
+    "impossible_tcp_flags", "split_headers", "tagged_on_pod_port", "spoofed_source", "unbound_port",
     "not_ready",        "policy_denied",        "connection_cut", "icmp_error_no_connection", "no_connection",
     "conntrack_full",   "ttl_exceeded",         "no_route",       "not_forwarded",
     "tx_full"};

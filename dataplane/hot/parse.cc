@@ -41,6 +41,24 @@ inline void set_inner_ports(ParsedPacket& out, uint16_t sport, uint16_t dport) {
       out, sport, dport);
 }
 
+// Where the bytes of a frame end in memory. A frame in one buffer is read up to its length,
+// which every check against a header's length already bounds, so Contiguous checks nothing
+// more. A frame in a chain of mbufs (jumbo frames, vhost-user mergeable buffers) is parsed
+// from its first segment: its lengths are checked against the whole frame, and each header
+// read must also lie within the first segment, or the frame is dropped as split_headers
+// (never parsed from bytes that are not the frame's).
+template <bool kSegmented>
+struct Readable {
+  const uint8_t* end;
+  bool has(const uint8_t* at, uint32_t n) const {
+    if constexpr (kSegmented) {
+      return at <= end && static_cast<size_t>(end - at) >= n;
+    } else {
+      return true;
+    }
+  }
+};
+
 // Resets a ParsedPacket with seven 16-byte stores, written out: for a 100-byte memset, or a
 // loop of vector stores (which GCC turns back into one), GCC emits `rep stosq`, whose
 // start-up alone costs about as much as the rest of an IPv4 TCP parse.
@@ -62,7 +80,9 @@ inline void reset(ParsedPacket& out) {
 // 32-bit words in the host's byte order into 64 bits, then folded: the sum is independent of
 // byte order (RFC 1071 2.B) and all ones reads the same either way. `len` is the IHL in
 // bytes, a multiple of 4.
-bool ipv4_checksum_ok(const uint8_t* h, uint32_t len) {
+// Inline, so that the common 20-byte header (a constant length at the call) is summed in
+// straight-line code rather than a loop.
+inline bool ipv4_checksum_ok(const uint8_t* h, uint32_t len) {
   uint64_t sum = 0;
   for (uint32_t i = 0; i < len; i += 4) {
     uint32_t word;
@@ -88,7 +108,9 @@ bool is_icmp_error(L3Kind kind, uint8_t proto, uint8_t type) {
 
 // The ports of the L4 header an ICMP error quotes: RFC 792 guarantees its first 8 bytes, and
 // those hold the ports of TCP, UDP, UDP-Lite and SCTP, and an echo's identifier.
-std::optional<Drop> parse_quoted_l4(const uint8_t* l4, uint32_t avail, ParsedPacket& out) {
+template <bool kSegmented>
+std::optional<Drop> parse_quoted_l4(const uint8_t* l4, uint32_t avail, Readable<kSegmented> r,
+                                    ParsedPacket& out) {
   const uint8_t icmp = out.kind == L3Kind::Ipv4 ? kIcmp : kIcmpV6;
   const uint8_t p = out.inner_proto;
   if (p != kTcp && p != kUdp && p != kUdpLite && p != kSctp && p != icmp) {
@@ -96,6 +118,9 @@ std::optional<Drop> parse_quoted_l4(const uint8_t* l4, uint32_t avail, ParsedPac
   }
   if (avail < 8) {
     return Drop::TruncatedL4;
+  }
+  if (!r.has(l4, 8)) {
+    return Drop::SplitHeaders;
   }
   if (p != icmp) {
     set_inner_ports(out, read16(l4), read16(l4 + 2));
@@ -113,13 +138,18 @@ std::optional<Drop> parse_quoted_l4(const uint8_t* l4, uint32_t avail, ParsedPac
 // header that is wrong whatever its length (version, IHL below 5, an extension header not
 // walked) is bad_ip_header. Lengths and checksums inside the quote are not checked: the
 // quote is cut short by design.
-std::optional<Drop> parse_quoted(const uint8_t* q, uint32_t avail, ParsedPacket& out) {
+template <bool kSegmented>
+std::optional<Drop> parse_quoted(const uint8_t* q, uint32_t avail, Readable<kSegmented> r,
+                                 ParsedPacket& out) {
   out.icmp_error = true;
   uint32_t pos = 0;
   bool later_fragment = false;
   if (out.kind == L3Kind::Ipv4) {
     if (avail < 20) {
       return Drop::TruncatedL4;
+    }
+    if (!r.has(q, 20)) {
+      return Drop::SplitHeaders;
     }
     const uint32_t header = static_cast<uint32_t>(q[0] & 0x0f) * 4;
     if ((q[0] >> 4) != 4 || header < 20) {
@@ -136,6 +166,9 @@ std::optional<Drop> parse_quoted(const uint8_t* q, uint32_t avail, ParsedPacket&
   } else {
     if (avail < 40) {
       return Drop::TruncatedL4;
+    }
+    if (!r.has(q, 40)) {
+      return Drop::SplitHeaders;
     }
     if ((q[0] >> 4) != 6) {
       return Drop::BadIpHeader;
@@ -155,6 +188,9 @@ std::optional<Drop> parse_quoted(const uint8_t* q, uint32_t avail, ParsedPacket&
       }
       if (pos + 8 > avail) {
         return Drop::TruncatedL4;
+      }
+      if (!r.has(q + pos, 8)) {
+        return Drop::SplitHeaders;
       }
       const uint8_t* x = q + pos;
       const uint32_t length = next == kFragment ? 8 : (uint32_t{x[1]} + 1) * 8;
@@ -178,18 +214,22 @@ std::optional<Drop> parse_quoted(const uint8_t* q, uint32_t avail, ParsedPacket&
   if (later_fragment) {
     return std::nullopt;  // no L4 header quoted: ports 0, it matches no connection with ports
   }
-  return parse_quoted_l4(q + pos, avail - pos, out);
+  return parse_quoted_l4(q + pos, avail - pos, r, out);
 }
 
 // The L4 header at l4 with `avail` bytes of IP payload. In a first fragment, a header that
 // does not fit is a tiny fragment: its ports cannot be judged, so nothing after it can be.
-std::optional<Drop> parse_l4(const uint8_t* l4, uint32_t avail, bool first_fragment,
-                             ParsedPacket& out) {
+template <bool kSegmented>
+std::optional<Drop> parse_l4(const uint8_t* l4, uint32_t avail, Readable<kSegmented> r,
+                             bool first_fragment, ParsedPacket& out) {
   const Drop short_header = first_fragment ? Drop::TinyFragment : Drop::TruncatedL4;
   switch (out.proto) {
     case kTcp: {
       if (avail < 20) {
         return short_header;
+      }
+      if (!r.has(l4, 20)) {
+        return Drop::SplitHeaders;
       }
       const uint32_t header = static_cast<uint32_t>(l4[12] >> 4) * 4;
       if (header < 20) {
@@ -212,6 +252,9 @@ std::optional<Drop> parse_l4(const uint8_t* l4, uint32_t avail, bool first_fragm
       if (avail < 8) {
         return short_header;
       }
+      if (!r.has(l4, 8)) {
+        return Drop::SplitHeaders;
+      }
       const uint16_t length = read16(l4 + 4);
       // UDP's length covers the datagram: in a fragment it exceeds this piece. UDP-Lite's
       // field is a checksum coverage, 0 meaning all.
@@ -225,6 +268,9 @@ std::optional<Drop> parse_l4(const uint8_t* l4, uint32_t avail, bool first_fragm
       if (avail < 12) {
         return short_header;
       }
+      if (!r.has(l4, 12)) {
+        return Drop::SplitHeaders;
+      }
       set_ports(out, read16(l4), read16(l4 + 2));
       return std::nullopt;
     case kIcmp:
@@ -232,9 +278,12 @@ std::optional<Drop> parse_l4(const uint8_t* l4, uint32_t avail, bool first_fragm
       if (avail < 8) {
         return short_header;
       }
+      if (!r.has(l4, 8)) {
+        return Drop::SplitHeaders;
+      }
       set_ports(out, l4[0], l4[1]);  // type, code
       if (is_icmp_error(out.kind, out.proto, l4[0])) {
-        return parse_quoted(l4 + 8, avail - 8, out);
+        return parse_quoted(l4 + 8, avail - 8, r, out);
       }
       return std::nullopt;
     default:
@@ -242,8 +291,16 @@ std::optional<Drop> parse_l4(const uint8_t* l4, uint32_t avail, bool first_fragm
   }
 }
 
-std::optional<Drop> parse_ipv4(const uint8_t* h, uint32_t avail, ParsedPacket& out) {
-  if (avail < 20 || (h[0] >> 4) != 4) {
+template <bool kSegmented>
+std::optional<Drop> parse_ipv4(const uint8_t* h, uint32_t avail, Readable<kSegmented> r,
+                               ParsedPacket& out) {
+  if (avail < 20) {
+    return Drop::BadIpHeader;
+  }
+  if (!r.has(h, 20)) {
+    return Drop::SplitHeaders;
+  }
+  if ((h[0] >> 4) != 4) {
     return Drop::BadIpHeader;
   }
   const uint32_t header = static_cast<uint32_t>(h[0] & 0x0f) * 4;
@@ -252,7 +309,10 @@ std::optional<Drop> parse_ipv4(const uint8_t* h, uint32_t avail, ParsedPacket& o
   if (header < 20 || header > avail || total < header || total > avail) {
     return Drop::BadIpHeader;
   }
-  if (!ipv4_checksum_ok(h, header)) {
+  if (!r.has(h, header)) {
+    return Drop::SplitHeaders;  // options past the first segment
+  }
+  if (!(header == 20 ? ipv4_checksum_ok(h, 20) : ipv4_checksum_ok(h, header))) {
     return Drop::BadIpChecksum;
   }
   out.kind = L3Kind::Ipv4;
@@ -280,11 +340,19 @@ std::optional<Drop> parse_ipv4(const uint8_t* h, uint32_t avail, ParsedPacket& o
     out.first_fragment = true;
   }
   out.l4_offset = static_cast<uint16_t>(out.l3_offset + header);
-  return parse_l4(h + header, payload, out.first_fragment, out);
+  return parse_l4(h + header, payload, r, out.first_fragment, out);
 }
 
-std::optional<Drop> parse_ipv6(const uint8_t* h, uint32_t avail, ParsedPacket& out) {
-  if (avail < 40 || (h[0] >> 4) != 6) {
+template <bool kSegmented>
+std::optional<Drop> parse_ipv6(const uint8_t* h, uint32_t avail, Readable<kSegmented> r,
+                               ParsedPacket& out) {
+  if (avail < 40) {
+    return Drop::BadIpHeader;
+  }
+  if (!r.has(h, 40)) {
+    return Drop::SplitHeaders;
+  }
+  if ((h[0] >> 4) != 6) {
     return Drop::BadIpHeader;
   }
   const uint32_t payload = read16(h + 4);
@@ -310,6 +378,9 @@ std::optional<Drop> parse_ipv6(const uint8_t* h, uint32_t avail, ParsedPacket& o
     if (pos + 8 > end) {
       // RFC 7112: a first fragment holds the whole chain; otherwise it runs past the packet.
       return out.first_fragment ? Drop::TinyFragment : Drop::BadExtensionChain;
+    }
+    if (!r.has(h + pos, 8)) {
+      return Drop::SplitHeaders;
     }
     const uint8_t* x = h + pos;
     uint32_t length = 0;
@@ -348,20 +419,26 @@ std::optional<Drop> parse_ipv6(const uint8_t* h, uint32_t avail, ParsedPacket& o
   }
   out.proto = next;
   out.l4_offset = static_cast<uint16_t>(out.l3_offset + pos);
-  return parse_l4(h + pos, end - pos, out.first_fragment, out);
+  return parse_l4(h + pos, end - pos, r, out.first_fragment, out);
 }
 
-}  // namespace
-
-std::optional<Drop> parse_packet(const uint8_t* data, uint32_t len, ParsedPacket& out) noexcept {
+// `len` bytes at `data` are readable; the frame has `frame_len` (more when it continues in
+// further segments).
+template <bool kSegmented>
+std::optional<Drop> parse_frame(const uint8_t* data, uint32_t len, uint32_t frame_len,
+                                ParsedPacket& out) {
   reset(out);
-  if (len < 14) {
+  if (frame_len < 14) {
     return Drop::TruncatedL2;
   }
+  if (len < 18 && len < frame_len) {
+    return Drop::SplitHeaders;  // the Ethernet header (and a tag) must lie in one segment
+  }
+  const Readable<kSegmented> r{data + len};
   uint32_t pos = 12;
   uint16_t ethertype = read16(data + pos);
   if (ethertype == kEtherVlan) {
-    if (len < 18) {
+    if (frame_len < 18) {
       return Drop::TruncatedL2;
     }
     out.vlan = read16(data + 14) & 0x0fff;
@@ -375,18 +452,35 @@ std::optional<Drop> parse_packet(const uint8_t* data, uint32_t len, ParsedPacket
   out.l3_offset = static_cast<uint16_t>(pos);
   switch (ethertype) {
     case kEtherIpv4:
-      return parse_ipv4(data + pos, len - pos, out);
+      return parse_ipv4(data + pos, frame_len - pos, r, out);
     case kEtherIpv6:
-      return parse_ipv6(data + pos, len - pos, out);
+      return parse_ipv6(data + pos, frame_len - pos, r, out);
     case kEtherArp:
-      if (len - pos < 28) {
+      if (frame_len - pos < 28) {
         return Drop::TruncatedL2;
+      }
+      if (!r.has(data + pos, 28)) {
+        return Drop::SplitHeaders;
       }
       out.kind = L3Kind::Arp;
       return std::nullopt;
     default:
       return Drop::UnsupportedL2;
   }
+}
+
+}  // namespace
+
+std::optional<Drop> parse_packet(const uint8_t* data, uint32_t len, ParsedPacket& out) noexcept {
+  return parse_frame<false>(data, len, len, out);
+}
+
+std::optional<Drop> parse_packet(const uint8_t* data, uint32_t len, uint32_t frame_len,
+                                 ParsedPacket& out) noexcept {
+  if (frame_len <= len) {
+    return parse_frame<false>(data, len, len, out);
+  }
+  return parse_frame<true>(data, len, frame_len, out);
 }
 
 }  // namespace palisade::dataplane

@@ -6,6 +6,7 @@
 // (hot/drop.h), never passed on.
 //
 // Hot path: noexcept, no allocation, no system call; reads only [data, data + len).
+// A segmented frame is parsed from its first segment (see the second parse_packet).
 // docs/dataplane.md states the promise and the RFC each check follows.
 #pragma once
 
@@ -51,8 +52,14 @@ struct ParsedPacket {
   uint16_t inner_sport = 0, inner_dport = 0;
 };
 
-// Parses one frame. nullopt: parsed; otherwise the reason to drop it.
+// Parses one frame of `len` bytes. nullopt: parsed; otherwise the reason to drop it.
 std::optional<Drop> parse_packet(const uint8_t* data, uint32_t len, ParsedPacket& out) noexcept;
+// Parses a frame of `frame_len` bytes of which the first `len` are at `data` (the first
+// segment of a chain of mbufs; the rest follow in other segments). Lengths in the headers are
+// checked against frame_len; the headers themselves must lie within the first `len` bytes,
+// else Drop::SplitHeaders. frame_len <= len is the one-buffer case above.
+std::optional<Drop> parse_packet(const uint8_t* data, uint32_t len, uint32_t frame_len,
+                                 ParsedPacket& out) noexcept;
 
 // At most this many IPv6 extension headers are walked; a longer chain is dropped (RFC 8200
 // sets no limit, but RFC 7045 lets a node drop what it cannot process at line rate).

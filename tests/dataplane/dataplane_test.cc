@@ -350,10 +350,11 @@ class Rig {
   }
 
   // Puts `frame` on port `in`, steps the worker, takes what every port sent.
-  Outcome send(size_t in, const Frame& frame) {
+  // segment_bytes: as inject() (0: one mbuf when the frame fits, else a chain).
+  Outcome send(size_t in, const Frame& frame, uint32_t segment_bytes = 0) {
     Outcome o;
     const DataplaneTotals before = dp_->totals();
-    o.injected = inject(ports_[in], dp_->pool(), frame);
+    o.injected = inject(ports_[in], dp_->pool(), frame, segment_bytes);
     step();
     for (size_t p = 0; p < kPorts; ++p) {
       o.out[p] = collect(ports_[p]);
@@ -411,7 +412,9 @@ class PacketPath : public ::testing::Test {
     ASSERT_TRUE(rig_->publish(manifests()));
     rig_->dp().flush_conntrack();
   }
-  Outcome send(size_t in, const Frame& f) { return rig_->send(in, f); }
+  Outcome send(size_t in, const Frame& f, uint32_t segment_bytes = 0) {
+    return rig_->send(in, f, segment_bytes);
+  }
   Outcome send(size_t in, const FrameSpec& s) { return rig_->send(in, s); }
   Mac uplink_mac() const { return rig_->uplink_mac(); }
   // What comes in from the router behind the uplink.
@@ -451,6 +454,32 @@ TEST_F(PacketPath, PodToPodAllowedLeavesOnlyByTheDestinationPortRouted) {
   FrameSpec last_hop = from_pod(kWebMac, "10.0.0.1", "10.0.0.2", ipproto::kTcp, 40006, 5432);
   last_hop.ttl = 1;
   EXPECT_TRUE(dropped_as(send(kWeb, last_hop), Drop::TtlExceeded));
+}
+
+// Frames larger than one mbuf (jumbo frames, vhost-user mergeable buffers) arrive as chains:
+// judged by the headers in the first segment, checked against the whole frame's length, and
+// forwarded whole; a chain whose headers continue into the second segment is dropped.
+TEST_F(PacketPath, ChainedFramesAreJudgedWholeAndForwardedWhole) {
+  FrameSpec big = from_pod(kWebMac, "10.0.0.1", "10.0.0.2", ipproto::kTcp, 40011, 5432);
+  big.payload = 6000;
+  const Frame frame = craft_frame(big);
+  Outcome o = send(kWeb, frame, 1000);  // seven segments
+  EXPECT_TRUE(forwarded_as(o, kDb, routed_spec(big, kGatewayMac, kDbMac))) << o.describe();
+
+  FrameSpec denied = from_pod(kWebMac, "10.0.0.1", "10.0.0.2", ipproto::kTcp, 40012, 22);
+  denied.payload = 6000;
+  EXPECT_TRUE(dropped_as(send(kWeb, craft_frame(denied), 1000), Drop::PolicyDenied));
+
+  // The TCP header split between the first two segments: nothing is judged from bytes that
+  // are not read.
+  FrameSpec split = from_pod(kWebMac, "10.0.0.1", "10.0.0.2", ipproto::kTcp, 40013, 5432);
+  split.payload = 3000;
+  EXPECT_TRUE(dropped_as(send(kWeb, craft_frame(split), 40), Drop::SplitHeaders));
+
+  // A frame shorter than its IPv4 total length is as bad chained as in one buffer.
+  Frame cut = frame;
+  cut.resize(cut.size() - 100);
+  EXPECT_TRUE(dropped_as(send(kWeb, cut, 1000), Drop::BadIpHeader));
 }
 
 TEST_F(PacketPath, PodToPodDeniedByNetworkPolicyLeavesNothing) {

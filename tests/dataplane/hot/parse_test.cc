@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <initializer_list>
 #include <vector>
 
@@ -520,6 +521,66 @@ TEST(IcmpErrors, QuotedChecksumsAreNotChecked) {
   EXPECT_EQ(parse(v4_error(cat({icmp_header(3, 3), q, udp(1, 2)})), p), std::nullopt);
   q[10] = q[11] = 0;
   EXPECT_EQ(parse(v4_error(cat({icmp_header(3, 3), q, udp(1, 2)})), p), std::nullopt);
+}
+
+// ---- Chains of mbufs: the headers are read from the first segment, lengths from the frame --
+
+// Parses `frame` as a chain whose first segment holds its first `first` bytes, from a copy of
+// exactly those bytes (so that a read past them is caught by AddressSanitizer).
+std::optional<Drop> parse_segmented(const Bytes& frame, size_t first, ParsedPacket& p) {
+  const Bytes segment(frame.begin(), frame.begin() + first);
+  return parse_packet(segment.data(), uint32_t(first), uint32_t(frame.size()), p);
+}
+
+TEST(Segments, LengthsAreCheckedAgainstTheWholeFrame) {
+  // A 3,000-byte UDP datagram whose first segment holds its headers and 100 bytes: the IPv4
+  // total length and the UDP length exceed the segment, not the frame.
+  Bytes payload(3000 - 8, 0x5a);
+  const Bytes u = udp(5353, 53, 3000);
+  const Bytes frame = cat({eth(0x0800), ipv4(17, 3000), u, payload});
+  ParsedPacket whole, chained;
+  ASSERT_EQ(parse(frame, whole), std::nullopt);
+  ASSERT_EQ(parse_segmented(frame, 14 + 20 + 8 + 100, chained), std::nullopt);
+  EXPECT_EQ(chained.sport, 5353);
+  EXPECT_EQ(chained.dport, 53);
+  EXPECT_EQ(std::memcmp(&whole, &chained, sizeof(whole)), 0);
+  // The frame still has to hold what its headers claim.
+  const Bytes short_frame(frame.begin(), frame.end() - 1);
+  EXPECT_EQ(parse_segmented(short_frame, 200, chained), Drop::BadIpHeader);
+}
+
+TEST(Segments, HeadersPastTheFirstSegmentAreSplitNeverReadAndNeverAnotherAnswer) {
+  Bytes payload(1500, 0x33);
+  const Bytes t = tcp(40000, 443, 0x10);
+  const Bytes options = {0x94, 0x04, 0, 0};  // Router Alert
+  const Bytes chain = cat({ext(60), ext(6, 1)});  // Hop-by-Hop, Destination Options (16)
+  const std::vector<Bytes> frames = {
+      cat({eth(0x0800), ipv4(6, t.size() + payload.size()), t, payload}),
+      cat({eth(0x0800, 7), ipv4(6, t.size() + payload.size(), 0, options), t, payload}),
+      cat({eth(0x86DD), ipv6(0, chain.size() + t.size() + payload.size()), chain, t, payload}),
+      v4_error(cat({icmp_header(11, 0), quoted_ipv4(6, 4), tcp(40000, 443, 0x10), payload})),
+      cat({eth(0x0806), Bytes(28, 0x01), payload}),
+  };
+  for (size_t f = 0; f < frames.size(); ++f) {
+    const Bytes& frame = frames[f];
+    ParsedPacket whole;
+    const std::optional<Drop> expected = parse(frame, whole);
+    bool parsed_before = false;
+    for (size_t first = 0; first <= 160; ++first) {
+      ParsedPacket chained;
+      const std::optional<Drop> got = parse_segmented(frame, first, chained);
+      if (got == Drop::SplitHeaders) {
+        EXPECT_FALSE(parsed_before) << "frame " << f << ": split at " << first
+                                    << " after a shorter segment parsed";
+        continue;
+      }
+      parsed_before = true;
+      EXPECT_EQ(got, expected) << "frame " << f << ", first segment " << first;
+      EXPECT_EQ(std::memcmp(&whole, &chained, sizeof(whole)), 0)
+          << "frame " << f << ", first segment " << first;
+    }
+    EXPECT_TRUE(parsed_before) << "frame " << f << " never parsed from 160 bytes";
+  }
 }
 
 }  // namespace
