@@ -8,6 +8,10 @@
 // control thread (RCU: quiescent at the top of each poll), shares the conntrack table with
 // the other workers, and writes only its own counters, fragment table and flow-log ring.
 // Hot path: no allocation (every buffer lives in the Worker), no lock, no system call.
+//
+// Files: worker.cc runs the loop and the burst (process); each stage has its own file,
+// worker_parse.cc, worker_track.cc (track and locate), worker_judge.cc and worker_route.cc,
+// sharing the burst's state in worker_burst.h.
 #pragma once
 
 #include <array>

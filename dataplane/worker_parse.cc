@@ -1,0 +1,156 @@
+// Stage 1 of Worker::process: parse, answer ARP and NDP for the gateway, guard pod ports
+// (anti-spoofing), and build the conntrack key.
+#include <cstring>
+
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+
+#include "dataplane/hot/neighbor.h"
+#include "dataplane/hot/parse.h"
+#include "dataplane/worker_burst.h"
+
+namespace palisade::dataplane {
+
+namespace {
+
+constexpr uint8_t kNeighborSolicitation = 135;
+
+// Addresses the routed model never forwards: multicast, broadcast, IPv6 link-local.
+bool not_routable(const ParsedPacket& p) {
+  if (p.kind == L3Kind::Ipv4) {
+    return p.dst[0] >= 224 || (p.dst[0] == 0);
+  }
+  return p.dst[0] == 0xff || (p.dst[0] == 0xfe && (p.dst[1] & 0xc0) == 0x80);
+}
+
+// Two MAC addresses compared as a 4-byte and a 2-byte word (memcmp of 6 bytes is a call).
+bool same_mac(const uint8_t* a, const uint8_t* b) {
+  uint32_t a4, b4;
+  uint16_t a2, b2;
+  std::memcpy(&a4, a, 4);
+  std::memcpy(&b4, b, 4);
+  std::memcpy(&a2, a + 4, 2);
+  std::memcpy(&b2, b + 4, 2);
+  return ((a4 ^ b4) | static_cast<uint32_t>(a2 ^ b2)) == 0;
+}
+
+// One address of a parsed packet as a key's two address words. An IPv4 address is read with
+// the 4-byte width the parser wrote it with and widened in a register: a wider read spanning
+// the parser's narrower writes would wait for them (a failed store-to-load forward).
+void address_words(bool v4, const uint8_t* a, uint64_t& hi, uint64_t& lo) {
+  if (v4) {
+    uint32_t x;
+    std::memcpy(&x, a, 4);
+    hi = x;
+    lo = 0;
+  } else {
+    std::memcpy(&hi, a, 8);
+    std::memcpy(&lo, a + 8, 8);
+  }
+}
+
+// A conntrack key, built as words and stored whole; ICMP queries and their replies share one
+// (the type is not part of it: an echo reply must find its request).
+void make_key(const ParsedPacket& p, uint8_t proto, const uint8_t* src, const uint8_t* dst,
+              uint16_t sport, uint16_t dport, FlowKey& out) {
+  const bool v4 = p.kind == L3Kind::Ipv4;
+  FlowKeyWords k;
+  address_words(v4, src, k.w[0], k.w[1]);
+  address_words(v4, dst, k.w[2], k.w[3]);
+  if (is_icmp(proto)) {
+    sport = dport = 0;
+  }
+  k.w[4] = uint64_t{sport} | uint64_t{dport} << 16 | uint64_t{v4 ? 4u : 6u} << 32 |
+           uint64_t{proto} << 40;
+  store_words(out, k);
+}
+
+// The packet's own connection, or for an ICMP error the one it quotes (as it was sent).
+void key_of(const ParsedPacket& p, FlowKey& out) {
+  if (p.icmp_error) {
+    make_key(p, p.inner_proto, p.inner_src, p.inner_dst, p.inner_sport, p.inner_dport, out);
+  } else {
+    make_key(p, p.proto, p.src, p.dst, p.sport, p.dport, out);
+  }
+}
+
+}  // namespace
+
+// 1. Parse, answer the neighbour protocols, guard the pod port; build the conntrack key.
+uint32_t Worker::parse_and_guard(const Ruleset& rs, uint16_t in_port, uint8_t* live, uint32_t n,
+                                 Tally& tally) noexcept {
+  const PortRoles& roles = *setup_.roles;
+  const bool pod_port = roles.ports[in_port].pod;
+  const PodPortGuard& guard = rs.guards[in_port];
+  Packet* burst = burst_.get();
+  uint32_t kept = 0;
+  for (uint32_t j = 0; j < n; ++j) {
+    Packet& p = burst[live[j]];
+    uint8_t* frame = rte_pktmbuf_mtod(p.m, uint8_t*);
+    const uint32_t len = rte_pktmbuf_data_len(p.m);  // the first segment's bytes
+    if (std::optional<Drop> bad = parse_packet(frame, len, rte_pktmbuf_pkt_len(p.m), p.parsed)) {
+      drop(p.m, *bad);
+      continue;
+    }
+    const ParsedPacket& pp = p.parsed;
+    if (pod_port && pp.vlan != 0) {
+      drop(p.m, Drop::TaggedOnPodPort);
+      continue;
+    }
+    if (pp.kind == L3Kind::Arp) {
+      if (pod_port && answer_arp(frame, len, roles.gateway_mac.data())) {
+        ++tally.arp_replies;
+        send(in_port, p.m);
+      } else {
+        drop(p.m, Drop::NotForwarded);
+      }
+      continue;
+    }
+    if (pp.proto == kIcmpV6 && pp.l4_offset != 0 && pp.sport >= 133 && pp.sport <= 137) {
+      const uint32_t room = rte_pktmbuf_tailroom(p.m) + len;
+      // The answer is written over the solicitation, in its one segment.
+      const uint32_t out = pod_port && pp.sport == kNeighborSolicitation && p.m->nb_segs == 1
+                               ? answer_neighbor_solicitation(frame, len, room,
+                                                              roles.gateway_mac.data(),
+                                                              roles.gateway_ipv6.data())
+                               : 0;
+      if (out != 0) {
+        rte_pktmbuf_data_len(p.m) = static_cast<uint16_t>(out);
+        rte_pktmbuf_pkt_len(p.m) = out;
+        ++tally.nd_replies;
+        send(in_port, p.m);
+      } else {
+        drop(p.m, Drop::NotForwarded);
+      }
+      continue;
+    }
+    if (not_routable(pp)) {
+      drop(p.m, Drop::NotForwarded);
+      continue;
+    }
+    if (pp.ttl <= 1) {  // before it can open a connection it would never complete
+      drop(p.m, Drop::TtlExceeded);
+      continue;
+    }
+    if (pod_port) {
+      if (!guard.bound) {
+        drop(p.m, Drop::UnboundPort);
+        continue;
+      }
+      const auto* eth = reinterpret_cast<const rte_ether_hdr*>(frame);
+      const bool owns = pp.kind == L3Kind::Ipv4 ? guard.owns_v4(pp.src) : guard.owns_v6(pp.src);
+      if (!same_mac(eth->src_addr.addr_bytes, guard.mac.data()) || !owns) {
+        drop(p.m, Drop::SpoofedSource);
+        continue;
+      }
+    }
+    key_of(pp, p.key);
+    // The flow cache's set now, so that its line arrives while the rest of the burst parses.
+    p.cache_hash = FlowCache::hash(p.key);
+    flow_cache_->prefetch(p.cache_hash);
+    live[kept++] = live[j];
+  }
+  return kept;
+}
+
+}  // namespace palisade::dataplane
