@@ -9,13 +9,14 @@
 
 namespace palisade::dataplane {
 
-policy::Result<bool> start_eal_for_tools(const std::string& program, size_t memory_mb) {
+policy::Result<bool> start_eal_for_tools(const std::string& program, size_t memory_mb,
+                                         bool hugepages) {
   static bool started = false;
   if (started) {
     return true;
   }
   std::vector<std::string> args = {program,
-                                   "--no-huge",
+                                   hugepages ? "--in-memory" : "--no-huge",
                                    "-m",
                                    std::to_string(memory_mb),
                                    "--no-pci",

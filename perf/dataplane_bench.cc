@@ -29,6 +29,7 @@
 #include <array>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <numeric>
@@ -119,7 +120,11 @@ struct Env {
 std::unique_ptr<Env> make_env() {
   auto e = std::make_unique<Env>();
   const auto start = std::chrono::steady_clock::now();
-  if (auto eal = dataplane::start_eal_for_tools("dataplane_bench"); !eal) {
+  // PALISADE_BENCH_HUGEPAGES=1: EAL memory (conntrack, mbufs, tables) on hugepages, as on a
+  // node; they must be reserved and hugetlbfs mounted first.
+  const char* huge = std::getenv("PALISADE_BENCH_HUGEPAGES");
+  const bool hugepages = huge != nullptr && std::string(huge) == "1";
+  if (auto eal = dataplane::start_eal_for_tools("dataplane_bench", 1024, hugepages); !eal) {
     e->error = eal.error().to_string();
     return e;
   }

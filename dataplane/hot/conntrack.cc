@@ -165,7 +165,7 @@ void Conntrack::prefetch_window(uint32_t home) const noexcept {
 
 void Conntrack::lookup(const FlowKey* const* keys, uint32_t n, FlowMatch* out, uint64_t now,
                        FlowProbe* probes) const noexcept {
-  constexpr uint32_t kChunk = 32;
+  constexpr uint32_t kChunk = 16;
   std::array<FlowProbe, kChunk> local;
   std::array<FlowKeyWords, kChunk> canonical;
   for (uint32_t base = 0; base < n; base += kChunk) {
