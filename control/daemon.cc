@@ -51,6 +51,7 @@ dataplane::DataplaneConfig dataplane_config(const NodeConfig& config) {
     }
     port.rx_descriptors = p.rx_descriptors;
     port.tx_descriptors = p.tx_descriptors;
+    port.mtu = p.mtu;
     dp.ports.push_back(port);
   }
   for (const WorkerConfig& w : config.workers) {

@@ -31,6 +31,7 @@ constexpr int64_t kMinDescriptors = kBurst;
 // Ring sizes are uint16_t in rte_eth_{rx,tx}_queue_setup: 32768 is the largest power of two
 // that fits, and more than common NICs accept.
 constexpr int64_t kMaxDescriptors = 32768;
+constexpr int64_t kMinMtu = 68, kMaxMtu = 9702;
 // Queues per port: one per worker, and there are fewer workers than RTE_MAX_LCORE.
 constexpr int64_t kMaxQueues = RTE_MAX_LCORE;
 // The mbufs each lcore may keep in its mempool cache (the dataplane's choice, as l3fwd's).
@@ -316,7 +317,7 @@ struct PortRead {
 PortConfig read_port(const YamlReader& r, const std::vector<PortConfig>& before,
                      std::vector<YamlReader>& role_nodes, PortRead& read) {
   r.allow_only({"name", "role", "devargs", "pod", "mac", "next_hop_mac", "rx_queues", "tx_queues",
-                "rx_descriptors", "tx_descriptors"});
+                "rx_descriptors", "tx_descriptors", "mtu"});
   PortConfig port;
   YamlReader name = r.at("name");
   port.name = name.str();
@@ -406,6 +407,12 @@ PortConfig read_port(const YamlReader& r, const std::vector<PortConfig>& before,
   }
   if (auto v = r.get("tx_descriptors")) {
     port.tx_descriptors = read_descriptors(*v);
+  }
+  if (auto v = r.get("mtu")) {
+    // 68: the least IPv4 lets a link have (RFC 791); 1280 would be IPv6's, but an IPv4-only
+    // link may go lower. 9702: the largest jumbo frame any DPDK driver accepts. Whether this
+    // device takes it is its driver's answer, at start.
+    port.mtu = static_cast<uint16_t>(v->integer(kMinMtu, kMaxMtu));
   }
   return port;
 }
@@ -800,7 +807,8 @@ std::string describe_plan(const NodeConfig& c) {
       out << "    next hop MAC " << (p.next_hop_mac ? format_mac(*p.next_hop_mac) : "?") << '\n';
     }
     out << "    " << p.rx_queues << " rx queue(s) x " << p.rx_descriptors << " descriptors, "
-        << p.tx_queues << " tx queue(s) x " << p.tx_descriptors << " descriptors\n";
+        << p.tx_queues << " tx queue(s) x " << p.tx_descriptors << " descriptors, MTU "
+        << (p.mtu ? std::to_string(*p.mtu) : std::string("the device's default")) << '\n';
   }
   out << "gateway: " << c.gateway.ipv4.to_string() << ", " << c.gateway.ipv6.to_string() << ", MAC "
       << format_mac(c.gateway.mac) << '\n';

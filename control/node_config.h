@@ -56,6 +56,8 @@ struct PortConfig {
   // may send to every port, on its own queue (its index in NodeConfig::workers).
   uint16_t rx_queues = 1, tx_queues = 1;
   uint16_t rx_descriptors = 1024, tx_descriptors = 1024;  // powers of two, 32..32768
+  // The L3 MTU the device is set to (rte_eth_dev_set_mtu); nullopt: the device's default.
+  std::optional<uint16_t> mtu;
 };
 
 struct GatewayConfig {

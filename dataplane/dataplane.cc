@@ -95,6 +95,13 @@ policy::Result<std::unique_ptr<Dataplane>> Dataplane::start(const DataplaneConfi
       return port_error(port.name, "configure " + std::to_string(rx_queues) + " rx and " +
                                        std::to_string(workers) + " tx queues", rc);
     }
+    if (port.mtu) {
+      // Frames larger than an mbuf need Rx scatter (asked for above where offered); a driver
+      // that cannot take this MTU says so here, and the port does not start.
+      if (int rc = rte_eth_dev_set_mtu(id, *port.mtu); rc != 0) {
+        return port_error(port.name, "mtu " + std::to_string(*port.mtu), rc);
+      }
+    }
     uint16_t rxd = port.rx_descriptors, txd = port.tx_descriptors;
     rte_eth_dev_adjust_nb_rx_tx_desc(id, &rxd, &txd);
     const int socket = rte_eth_dev_socket_id(id);

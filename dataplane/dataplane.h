@@ -36,6 +36,7 @@ struct DataplaneConfig {
     bool pod = true;
     Mac next_hop{};      // uplink
     uint16_t rx_descriptors = 1024, tx_descriptors = 1024;
+    std::optional<uint16_t> mtu;  // nullopt: the device's default
   };
   struct Worker {
     uint32_t lcore = 0;

@@ -30,6 +30,7 @@ ports:
     mac: "02:00:00:00:00:01"
     rx_descriptors: 512
     tx_descriptors: 2048
+    mtu: 9000
   - name: pod-backend
     role: pod
     devargs: "net_vhost1,iface=/run/palisade/backend.sock,client=1,queues=2"
@@ -132,6 +133,8 @@ TEST(NodeConfig, FullFileRoundTripsIntoTheStruct) {
   EXPECT_EQ(fe.tx_queues, 2);  // every worker sends on its own queue
   EXPECT_EQ(fe.rx_descriptors, 512);
   EXPECT_EQ(fe.tx_descriptors, 2048);
+  EXPECT_EQ(fe.mtu, 9000);
+  EXPECT_FALSE(c.ports[2].mtu.has_value());  // the device's default
   EXPECT_FALSE(c.ports[2].pod.has_value());  // discovered by annotation
   EXPECT_EQ(c.uplink(), &c.ports[0]);
 
@@ -388,6 +391,10 @@ TEST(NodeConfigErrors, AbsurdNumbers) {
                "conntrack:", "0 is out of range");
   expect_error(with(kFull, "memory_mb: 1024", "memory_mb: 2"), "eal.memory_mb",
                "eal:", "2 is out of range");
+  expect_error(with(kFull, "mtu: 9000", "mtu: 9703"), "ports[1].mtu", "mtu",
+               "9703 is out of range [68, 9702]");
+  expect_error(with(kFull, "mtu: 9000", "mtu: 67"), "ports[1].mtu", "mtu",
+               "67 is out of range [68, 9702]");
   expect_error(with(kFull, "rx_descriptors: 512", "rx_descriptors: 1000"),
                "ports[1].rx_descriptors", "rx_descriptors", "1000 is not a power of two");
   expect_error(with(kFull, "tx_descriptors: 2048", "tx_descriptors: 16"), "ports[1].tx_descriptors",
