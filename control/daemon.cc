@@ -61,6 +61,7 @@ dataplane::DataplaneConfig dataplane_config(const NodeConfig& config) {
   dp.gateway_mac = config.gateway.mac;
   std::copy(config.gateway.ipv6.bytes.begin(), config.gateway.ipv6.bytes.end(),
             dp.gateway_ipv6.begin());
+  std::copy_n(config.gateway.ipv4.bytes.begin(), 4, dp.gateway_ipv4.begin());
   dp.conntrack_max_flows = config.conntrack.max_flows;
   dp.timeouts.tcp_syn = config.conntrack.tcp_syn_timeout;
   dp.timeouts.tcp_established = config.conntrack.tcp_established_timeout;

@@ -57,6 +57,8 @@ constexpr WorkerField kWorkerFields[] = {
     {"rejudged_connections", "Connections re-judged by a new generation",
      &dataplane::WorkerCounters::rejudged},
     {"arp_replies", "ARP requests answered for the gateway", &dataplane::WorkerCounters::arp_replies},
+    {"time_exceeded_sent", "ICMP Time Exceeded errors sent to pods (RFC 1812 4.3.2.7)",
+     &dataplane::WorkerCounters::time_exceeded_sent},
     {"nd_replies", "Neighbor solicitations answered for the gateway",
      &dataplane::WorkerCounters::nd_replies},
     {"flow_log_lost", "Flow events lost to a full flow-log ring",

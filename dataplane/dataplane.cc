@@ -62,6 +62,7 @@ policy::Result<std::unique_ptr<Dataplane>> Dataplane::start(const DataplaneConfi
   }
   dp->roles_.gateway_mac = config.gateway_mac;
   dp->roles_.gateway_ipv6 = config.gateway_ipv6;
+  dp->roles_.gateway_ipv4 = config.gateway_ipv4;
 
   // Which worker polls which port, and with which rx queue (its rank among the pollers).
   std::map<std::string, std::vector<uint32_t>> pollers;
@@ -299,6 +300,7 @@ WorkerCounters load_counters(const WorkerCounters& c) {
   out.rejudged = load(c.rejudged);
   out.arp_replies = load(c.arp_replies);
   out.nd_replies = load(c.nd_replies);
+  out.time_exceeded_sent = load(c.time_exceeded_sent);
   out.flow_log_lost = load(c.flow_log_lost);
   for (size_t i = 0; i < c.drops.size(); ++i) {
     out.drops[i] = load(c.drops[i]);
@@ -344,6 +346,7 @@ DataplaneTotals Dataplane::totals() const {
     t.sum.rejudged += c.rejudged;
     t.sum.arp_replies += c.arp_replies;
     t.sum.nd_replies += c.nd_replies;
+    t.sum.time_exceeded_sent += c.time_exceeded_sent;
     t.sum.flow_log_lost += c.flow_log_lost;
     for (size_t i = 0; i < c.drops.size(); ++i) {
       t.sum.drops[i] += c.drops[i];

@@ -47,6 +47,7 @@ struct DataplaneConfig {
   uint32_t mbufs = 8191;
   Mac gateway_mac{0xee, 0xee, 0xee, 0xee, 0xee, 0xee};
   std::array<uint8_t, 16> gateway_ipv6{0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  std::array<uint8_t, 4> gateway_ipv4{169, 254, 1, 1};
   uint32_t conntrack_max_flows = 1u << 16;
   ConntrackTimeouts timeouts;
   bool rejudge_established = true;

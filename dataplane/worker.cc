@@ -13,6 +13,7 @@ Worker::Worker(const WorkerSetup& setup)
     : setup_(setup),
       fragments_(std::make_unique<FragmentTable>(setup.ticks_per_second * 30)),
       flow_cache_(std::make_unique<FlowCache>()),
+      time_exceeded_(setup.ticks_per_second),
       burst_(std::make_unique<Packet[]>(kBurst)) {}
 
 Worker::~Worker() = default;
@@ -117,7 +118,7 @@ void Worker::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint64_t now
       live[i] = static_cast<uint8_t>(i);
     }
     Tally tally;
-    uint32_t k = parse_and_guard(*rs, in_port, live, n, tally);
+    uint32_t k = parse_and_guard(*rs, in_port, live, n, now, tally);
     track(*rs, live, k, now, tally);
     uint8_t judged[kBurst];
     uint32_t n_judged = 0;
@@ -133,6 +134,7 @@ void Worker::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint64_t now
     counters_.rejudged += tally.rejudged;
     counters_.arp_replies += tally.arp_replies;
     counters_.nd_replies += tally.nd_replies;
+    counters_.time_exceeded_sent += tally.time_exceeded_sent;
   }
   flush();
   if (dropped_count_ != 0) {

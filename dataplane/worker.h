@@ -28,6 +28,7 @@
 #include "dataplane/hot/drop.h"
 #include "dataplane/hot/flow_cache.h"
 #include "dataplane/hot/fragment_table.h"
+#include "dataplane/hot/time_exceeded.h"
 #include "dataplane/publisher.h"
 #include "dataplane/ruleset.h"
 
@@ -47,6 +48,7 @@ struct PortRoles {
   std::array<Port, RTE_MAX_ETHPORTS> ports{};
   uint16_t uplink = kNoPort;
   Mac gateway_mac{};    // what pods see as their gateway (proxy ARP/NDP answers)
+  std::array<uint8_t, 4> gateway_ipv4{169, 254, 1, 1};  // the source of ICMP errors to pods
   std::array<uint8_t, 16> gateway_ipv6{0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
 };
 
@@ -60,6 +62,7 @@ struct alignas(64) WorkerCounters {
   uint64_t rx = 0, tx = 0;
   uint64_t conntrack_hits = 0, classified = 0, allowed = 0, denied = 0, rejudged = 0;
   uint64_t arp_replies = 0, nd_replies = 0;
+  uint64_t time_exceeded_sent = 0;  // ICMP Time Exceeded errors sent to pods
   uint64_t flow_log_lost = 0;
   std::array<uint64_t, static_cast<size_t>(Drop::Count)> drops{};
   std::array<uint64_t, RTE_MAX_ETHPORTS> port_rx{}, port_tx{};
@@ -96,7 +99,7 @@ class Worker {
   // indexes into burst_) and leaves in `live` those that go on (track marks its drops, and
   // locate leaves them out; locate lists the packets judge must judge).
   uint32_t parse_and_guard(const Ruleset& rs, uint16_t in_port, uint8_t* live, uint32_t n,
-                           Tally& tally) noexcept;
+                           uint64_t now, Tally& tally) noexcept;
   void track(const Ruleset& rs, const uint8_t* live, uint32_t n, uint64_t now,
              Tally& tally) noexcept;
   void on_connection(const Ruleset& rs, Packet& p, Tally& tally) noexcept;
@@ -116,6 +119,7 @@ class Worker {
   WorkerCounters counters_;
   std::unique_ptr<FragmentTable> fragments_;
   std::unique_ptr<FlowCache> flow_cache_;
+  TimeExceededBudget time_exceeded_;
   std::unique_ptr<Packet[]> burst_;  // one burst's per-packet state, reused
   std::array<rte_mbuf*, kBurst> dropped_{};  // freed together at the end of the burst
   uint16_t dropped_count_ = 0;

@@ -41,7 +41,7 @@ struct Worker::Packet {
 // Counters of one burst, kept in locals and added to WorkerCounters once.
 struct Worker::Tally {
   uint64_t conntrack_hits = 0, classified = 0, allowed = 0, denied = 0, rejudged = 0;
-  uint64_t arp_replies = 0, nd_replies = 0;
+  uint64_t arp_replies = 0, nd_replies = 0, time_exceeded_sent = 0;
 };
 
 inline void Worker::drop(rte_mbuf* m, Drop why) noexcept {

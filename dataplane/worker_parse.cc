@@ -7,6 +7,7 @@
 
 #include "dataplane/hot/neighbor.h"
 #include "dataplane/hot/parse.h"
+#include "dataplane/hot/time_exceeded.h"
 #include "dataplane/worker_burst.h"
 
 namespace palisade::dataplane {
@@ -78,7 +79,7 @@ void key_of(const ParsedPacket& p, FlowKey& out) {
 
 // 1. Parse, answer the neighbour protocols, guard the pod port; build the conntrack key.
 uint32_t Worker::parse_and_guard(const Ruleset& rs, uint16_t in_port, uint8_t* live, uint32_t n,
-                                 Tally& tally) noexcept {
+                                 uint64_t now, Tally& tally) noexcept {
   const PortRoles& roles = *setup_.roles;
   const bool pod_port = roles.ports[in_port].pod;
   const PodPortGuard& guard = rs.guards[in_port];
@@ -128,10 +129,6 @@ uint32_t Worker::parse_and_guard(const Ruleset& rs, uint16_t in_port, uint8_t* l
       drop(p.m, Drop::NotForwarded);
       continue;
     }
-    if (pp.ttl <= 1) {  // before it can open a connection it would never complete
-      drop(p.m, Drop::TtlExceeded);
-      continue;
-    }
     if (pod_port) {
       if (!guard.bound) {
         drop(p.m, Drop::UnboundPort);
@@ -143,6 +140,27 @@ uint32_t Worker::parse_and_guard(const Ruleset& rs, uint16_t in_port, uint8_t* l
         drop(p.m, Drop::SpoofedSource);
         continue;
       }
+    }
+    // Before it can open a connection it would never complete; after the guard, so that no
+    // error goes to a forged source. A pod is told (the first hop of its traceroute).
+    if (__builtin_expect(pp.ttl <= 1, 0)) {
+      const uint32_t out =
+          pod_port && p.m->nb_segs == 1 && time_exceeded_.take(now)
+              ? make_time_exceeded(frame, len, rte_pktmbuf_tailroom(p.m) + len, pp,
+                                   roles.gateway_mac.data(), roles.gateway_ipv4.data(),
+                                   roles.gateway_ipv6.data())
+              : 0;
+      if (out == 0) {
+        drop(p.m, Drop::TtlExceeded);
+        continue;
+      }
+      // The packet is still counted as dropped for its TTL; its mbuf carries the error.
+      ++counters_.drops[static_cast<size_t>(Drop::TtlExceeded)];
+      rte_pktmbuf_data_len(p.m) = static_cast<uint16_t>(out);
+      rte_pktmbuf_pkt_len(p.m) = out;
+      ++tally.time_exceeded_sent;
+      send(in_port, p.m);
+      continue;
     }
     key_of(pp, p.key);
     // The flow cache's set now, so that its line arrives while the rest of the burst parses.

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "dataplane/hot/checksum.h"
+
 namespace palisade::dataplane {
 
 namespace {
@@ -19,32 +21,6 @@ inline void write16(uint8_t* p, uint16_t v) {
   p[1] = static_cast<uint8_t>(v);
 }
 inline bool is_group_mac(const uint8_t* mac) { return (mac[0] & 1) != 0; }
-
-// RFC 1071 one's complement sum of [p, p + n), added to `sum` (not folded, not inverted).
-uint32_t sum16(const uint8_t* p, uint32_t n, uint32_t sum) {
-  for (uint32_t i = 0; i + 1 < n; i += 2) {
-    sum += read16(p + i);
-  }
-  if ((n & 1) != 0) {
-    sum += static_cast<uint32_t>(p[n - 1]) << 8;
-  }
-  return sum;
-}
-uint16_t fold(uint32_t sum) {
-  while ((sum >> 16) != 0) {
-    sum = (sum & 0xffff) + (sum >> 16);
-  }
-  return static_cast<uint16_t>(sum);
-}
-// The ICMPv6 checksum's sum (RFC 4443 2.3, RFC 8200 8.1): the pseudo-header of the IPv6
-// header at ip (source, destination, upper-layer length, next header 58), then the message.
-uint16_t icmpv6_sum(const uint8_t* ip, const uint8_t* icmp, uint32_t icmp_len) {
-  uint32_t sum = sum16(ip + 8, 32, 0);
-  sum += icmp_len >> 16;
-  sum += icmp_len & 0xffff;
-  sum += kIcmpV6;
-  return fold(sum16(icmp, icmp_len, sum));
-}
 
 bool is_unspecified(const uint8_t* a) {
   constexpr uint8_t kZero[16] = {};

@@ -450,10 +450,35 @@ TEST_F(PacketPath, PodToPodAllowedLeavesOnlyByTheDestinationPortRouted) {
   ASSERT_EQ(o.out[kDb].size(), 1u);
   EXPECT_EQ(o.out[kDb][0][14 + 8], 63);
   EXPECT_EQ(rig_->dp().totals().conntrack_live, 1u);
-  // A packet that would leave with TTL 0 does not leave.
+}
+
+// A packet that would leave with TTL 0 does not leave. From a pod, its mbuf goes back as the
+// ICMP Time Exceeded error, from the gateway (the first hop of the pod's traceroute); from the
+// uplink, or forged, nothing goes back.
+TEST_F(PacketPath, TtlRunningOutAnswersThePodWithTimeExceeded) {
   FrameSpec last_hop = from_pod(kWebMac, "10.0.0.1", "10.0.0.2", ipproto::kTcp, 40006, 5432);
   last_hop.ttl = 1;
-  EXPECT_TRUE(dropped_as(send(kWeb, last_hop), Drop::TtlExceeded));
+  const uint64_t sent = rig_->dp().totals().sum.time_exceeded_sent;
+  Outcome o = send(kWeb, last_hop);
+  ASSERT_EQ(o.out[kWeb].size(), 1u) << o.describe();
+  EXPECT_EQ(o.out[kWeb][0], craft_icmp_error(last_hop, ip("169.254.1.1"), 11, 0));
+  EXPECT_EQ(o.drops[size_t(Drop::TtlExceeded)], 1u);
+  EXPECT_EQ(rig_->dp().totals().sum.time_exceeded_sent, sent + 1);
+  EXPECT_EQ(rig_->dp().totals().conntrack_live, 0u);
+
+  FrameSpec v6 = from_pod(kWebMac, "fd00::1", "fd00::2", ipproto::kUdp, 40007, 53);
+  v6.ttl = 1;
+  o = send(kWeb, v6);
+  ASSERT_EQ(o.out[kWeb].size(), 1u) << o.describe();
+  EXPECT_EQ(o.out[kWeb][0], craft_icmp_error(v6, ip("fe80::1"), 3, 0));
+
+  FrameSpec in = from_uplink("192.0.2.10", "10.0.0.1", ipproto::kTcp, 40008, 80);
+  in.ttl = 1;
+  EXPECT_TRUE(dropped_as(send(kUplink, in), Drop::TtlExceeded));
+  FrameSpec forged = last_hop;
+  forged.src = ip("10.0.0.9");  // not web's address: no error to it
+  EXPECT_TRUE(dropped_as(send(kWeb, forged), Drop::SpoofedSource));
+  EXPECT_EQ(rig_->dp().totals().sum.time_exceeded_sent, sent + 2);
 }
 
 // Frames larger than one mbuf (jumbo frames, vhost-user mergeable buffers) arrive as chains:
