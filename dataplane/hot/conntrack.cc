@@ -203,12 +203,45 @@ std::optional<uint32_t> Conntrack::insert(const FlowKey& original, uint32_t gene
   return slot == kNoFlow ? std::nullopt : std::optional<uint32_t>(slot);
 }
 
+bool Conntrack::claim(uint32_t slot) noexcept {
+  uint32_t expected = kEmpty;
+  // Acquire: pairs with release_dying's store, which the control thread made only after
+  // every reader of the slot's previous connection had let go of it.
+  return std::atomic_ref<uint32_t>(headers_[slot])
+      .compare_exchange_strong(expected, kClaimed, std::memory_order_acquire,
+                               std::memory_order_relaxed);
+}
+
+void Conntrack::fill(uint32_t slot, const FlowKeyWords& canonical, const FlowProbe& p,
+                     uint32_t generation, uint32_t egress_verdict, uint32_t ingress_verdict,
+                     CtState state, uint64_t now) noexcept {
+  FlowEntry& e = entries_[slot];
+  store_words(e.key_, canonical);
+  std::atomic_ref<uint64_t>(e.last_seen_).store(now, std::memory_order_relaxed);
+  std::atomic_ref<uint32_t>(e.generation_).store(generation, std::memory_order_relaxed);
+  std::atomic_ref<uint32_t>(e.egress_verdict_).store(egress_verdict, std::memory_order_relaxed);
+  std::atomic_ref<uint32_t>(e.ingress_verdict_).store(ingress_verdict, std::memory_order_relaxed);
+  e.original_is_canonical_ = p.key_is_canonical ? 1 : 0;
+  std::atomic_ref<uint8_t>(e.state_).store(uint8_t(state), std::memory_order_relaxed);
+  e.reserved_ = 0;
+  // Release: publishes every field above.
+  std::atomic_ref<uint32_t>(headers_[slot]).store(p.live_word, std::memory_order_release);
+}
+
 uint32_t Conntrack::insert_probed(const FlowKey& original, const FlowProbe& p,
                                   uint32_t generation, uint32_t egress_verdict,
                                   uint32_t ingress_verdict, uint8_t tcp_flags,
                                   uint64_t now) noexcept {
   const FlowKeyWords words = words_of(original);
   const FlowKeyWords canonical = p.key_is_canonical ? words : reversed_words(words);
+  // The slot the lookup found empty, if it still is: the window need not be read again. A
+  // second packet of the same new connection in one burst had the same hint and finds it
+  // taken, so it falls through to the pass below, which finds the first packet's entry.
+  if (p.free_slot < capacity() && claim(p.free_slot)) {
+    fill(p.free_slot, canonical, p, generation, egress_verdict, ingress_verdict,
+         initial_state(original.proto, tcp_flags), now);
+    return p.free_slot;
+  }
   // One pass over the window: the connection if it is already there (two packets of a new
   // connection in one burst both miss the lookup), and the empty slots in window order.
   std::array<uint32_t, kProbeBuckets> first_of;
@@ -229,26 +262,11 @@ uint32_t Conntrack::insert_probed(const FlowKey& original, const FlowProbe& p,
   for (uint32_t b = 0; b < kProbeBuckets; ++b) {
     for (uint32_t bits = empty[b]; bits != 0; bits &= bits - 1) {
       const uint32_t slot = first_of[b] + static_cast<uint32_t>(__builtin_ctz(bits));
-      std::atomic_ref<uint32_t> header(headers_[slot]);
-      uint32_t expected = kEmpty;
-      // Acquire: pairs with release_dying's store, which the control thread made only after
-      // every reader of the slot's previous connection had let go of it.
-      if (!header.compare_exchange_strong(expected, kClaimed, std::memory_order_acquire,
-                                          std::memory_order_relaxed)) {
+      if (!claim(slot)) {
         continue;  // another worker took it first
       }
-      FlowEntry& e = entries_[slot];
-      store_words(e.key_, canonical);
-      std::atomic_ref<uint64_t>(e.last_seen_).store(now, std::memory_order_relaxed);
-      std::atomic_ref<uint32_t>(e.generation_).store(generation, std::memory_order_relaxed);
-      std::atomic_ref<uint32_t>(e.egress_verdict_).store(egress_verdict, std::memory_order_relaxed);
-      std::atomic_ref<uint32_t>(e.ingress_verdict_)
-          .store(ingress_verdict, std::memory_order_relaxed);
-      e.original_is_canonical_ = p.key_is_canonical ? 1 : 0;
-      std::atomic_ref<uint8_t>(e.state_).store(uint8_t(initial_state(original.proto, tcp_flags)),
-                                               std::memory_order_relaxed);
-      e.reserved_ = 0;
-      header.store(p.live_word, std::memory_order_release);  // publishes every field above
+      fill(slot, canonical, p, generation, egress_verdict, ingress_verdict,
+           initial_state(original.proto, tcp_flags), now);
       return slot;
     }
   }

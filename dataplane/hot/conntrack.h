@@ -72,8 +72,8 @@ struct FlowProbe {
   uint32_t home = 0;              // home bucket
   uint32_t live_word = 0;         // the header of a Live slot that holds this key
   bool key_is_canonical = false;  // the key goes from the canonical key's src to its dst
-  uint32_t free_slot = kNoFlow;   // lookup: the first Empty slot of the window, if any (a hint
-                                  // for prefetch_insert; insert chooses again)
+  uint32_t free_slot = kNoFlow;   // lookup: the first Empty slot of the window, if any (where
+                                  // prefetch_insert and insert_probed look first)
 };
 
 // TCP moves SynSent → Established → Closing (see Conntrack::seen); every other protocol has
@@ -193,7 +193,14 @@ class Conntrack {
                                  uint32_t egress_verdict, uint32_t ingress_verdict,
                                  uint8_t tcp_flags, uint64_t now) noexcept;
   // The same with the FlowProbe a lookup of `original` gave (the key is not hashed again);
-  // kNoFlow when the window is full.
+  // kNoFlow when the window is full. Where the lookup found an Empty slot (probe.free_slot)
+  // and it is still Empty, the connection goes there without the window being read again;
+  // otherwise as insert. A connection another worker inserted since that lookup may then be
+  // there twice, the race described above.
+  //
+  // Within one read-side section the hint cannot mislead: a slot taken since the lookup
+  // stays taken until a grace period this worker has not passed, so a second packet of a
+  // connection this worker just inserted finds its hint taken and the first entry.
   uint32_t insert_probed(const FlowKey& original, const FlowProbe& probe, uint32_t generation,
                          uint32_t egress_verdict, uint32_t ingress_verdict, uint8_t tcp_flags,
                          uint64_t now) noexcept;
@@ -264,6 +271,12 @@ class Conntrack {
   // p.free_slot is set to the window's first Empty slot.
   uint32_t find(const FlowKeyWords& canonical, FlowProbe& p, uint64_t now) const noexcept;
   BucketMasks bucket_masks(uint32_t first, uint32_t live_word) const noexcept;
+  // Insert's two steps: take an Empty slot (Empty → Claimed; false if it is not Empty), then
+  // write the connection into it and publish it (Claimed → Live).
+  bool claim(uint32_t slot) noexcept;
+  void fill(uint32_t slot, const FlowKeyWords& canonical, const FlowProbe& p, uint32_t generation,
+            uint32_t egress_verdict, uint32_t ingress_verdict, CtState state,
+            uint64_t now) noexcept;
   void prefetch_window(uint32_t home) const noexcept;
   uint32_t window_bucket(uint32_t home, uint32_t i) const noexcept;  // i-th bucket of a window
   bool expired(const FlowEntry& e, uint64_t now) const noexcept;

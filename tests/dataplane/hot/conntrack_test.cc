@@ -223,6 +223,38 @@ TEST(Conntrack, InsertingALiveConnectionAgainReturnsItsEntry) {
   EXPECT_EQ(t.ct.insert(k, 1, 0, 0, 0, 2), first);
 }
 
+TEST(Conntrack, InsertProbedFillsTheSlotTheLookupFoundEmptyOrFindsTheConnection) {
+  Table t(1);
+  const FlowKey k = nth_udp(1);
+  // Another connection whose window starts in the same bucket: the same first Empty slot.
+  FlowKey other = nth_udp(2);
+  for (uint32_t i = 3; t.ct.probe(other).home != t.ct.probe(k).home; ++i) {
+    other = nth_udp(i);
+  }
+  const FlowKey* keys[] = {&k, &k, &other};
+  std::array<FlowMatch, 3> misses;
+  std::array<FlowProbe, 3> probes;
+  t.ct.lookup(keys, 3, misses.data(), 0, probes.data());
+  ASSERT_EQ(misses[0].index, kNoFlow);
+  ASSERT_LT(probes[0].free_slot, t.ct.capacity());
+  ASSERT_EQ(probes[1].free_slot, probes[0].free_slot);
+  // The first packet of a burst takes the hinted slot.
+  const uint32_t first = t.ct.insert_probed(k, probes[0], 1, 10, 20, 0, 0);
+  EXPECT_EQ(first, probes[0].free_slot);
+  // A second packet of the same connection in the burst had the same hint, now taken: it
+  // finds the first packet's entry, and nothing is inserted twice.
+  EXPECT_EQ(t.ct.insert_probed(k, probes[1], 2, 11, 21, 0, 1), first);
+  EXPECT_EQ(t.ct.live(), 1u);
+  EXPECT_EQ(t.ct.entry(first).generation(), 1u);
+  // Another connection whose hint was the same slot goes to the next empty one.
+  ASSERT_EQ(probes[2].free_slot, first);
+  const uint32_t second = t.ct.insert_probed(other, probes[2], 1, 0, 0, 0, 0);
+  EXPECT_NE(second, first);
+  EXPECT_EQ(second, t.ct.insert(other, 1, 0, 0, 0, 0));
+  EXPECT_EQ(find(t.ct, k, 1).index, first);
+  EXPECT_EQ(find(t.ct, other, 1).index, second);
+  EXPECT_EQ(t.ct.live(), 2u);
+}
 TEST(Conntrack, ASynOnlyConnectionExpiresAfterTcpSyn) {
   Table t(1024);
   const FlowKey k = v4(kTcp, {10, 0, 0, 1}, 40000, {10, 0, 0, 2}, 80);
