@@ -199,8 +199,13 @@ std::string summary_of(const DirectorySource::Reload& r) {
 }  // namespace
 
 PolicySource::Update DirectorySource::refresh() {
+  const uint64_t before = store_.version();
   Reload r = reload();
   Update u;
+  // A save of the same bytes, or a touch, wakes the source but changes no object: nothing
+  // to publish (a new generation would re-judge every connection for nothing). An edit to
+  // an invalid version changes nothing in force either; its problem is still reported.
+  u.changed = store_.version() != before;
   u.summary = summary_of(r);
   u.problems = std::move(r.problems);
   u.arrivals.push_back(changed_at_ == Clock::time_point{} ? Clock::now() : changed_at_);

@@ -158,6 +158,27 @@ TEST(DirectorySource, AnUnchangedDirectoryChangesNothing) {
   EXPECT_EQ(r.changed, 0u);
 }
 
+TEST(DirectorySource, ARefreshSaysWhetherAnythingInForceChanged) {
+  TempDir dir;
+  dir.write("a.yaml", pod("a", "1"));
+  dir.write("policy.yaml", kPolicy);
+  DirectorySource source(dir.path().string());
+  EXPECT_TRUE(source.refresh().changed);
+  EXPECT_FALSE(source.refresh().changed);  // nothing written
+  dir.write("a.yaml", pod("a", "1"));
+  EXPECT_FALSE(source.refresh().changed);  // the same bytes saved again
+  dir.write("a.yaml", pod("a", "2"));
+  EXPECT_TRUE(source.refresh().changed);
+  // An edit that does not decode keeps the last good version: nothing in force changed,
+  // and the problem is reported.
+  dir.write("policy.yaml", kBadPolicy);
+  PolicySource::Update bad = source.refresh();
+  EXPECT_FALSE(bad.changed);
+  EXPECT_EQ(bad.problems.size(), 1u);
+  dir.remove("a.yaml");
+  EXPECT_TRUE(source.refresh().changed);
+}
+
 TEST(DirectorySource, ADeletedFileDeletesItsObjectsAndOnlyThose) {
   TempDir dir;
   dir.write("a.yaml", pod("a", "1"));
