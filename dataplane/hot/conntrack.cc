@@ -74,8 +74,18 @@ FlowProbe Conntrack::probe_words(const FlowKeyWords& words,
   // flow cache may use a cheaper hash because a collision there costs only a miss.
   uint32_t h_bucket = hash_seed_, h_signature = hash_seed_ ^ 0x9e3779b9u;
   static_assert(sizeof(canonical.w) == 40);
-  rte_jhash_32b_2hashes(reinterpret_cast<const uint32_t*>(canonical.w), 10, &h_bucket,
-                        &h_signature);
+  if (((canonical.w[4] >> 32) & 0xff) == 4) {
+    // An IPv4 key's words 1 and 3 are zero: hashing its 16 other bytes takes two jhash
+    // rounds instead of four. (The family byte is hashed, so no IPv6 key hashes alike.)
+    const uint32_t v4[4] = {static_cast<uint32_t>(canonical.w[0]),
+                            static_cast<uint32_t>(canonical.w[2]),
+                            static_cast<uint32_t>(canonical.w[4]),
+                            static_cast<uint32_t>(canonical.w[4] >> 32)};
+    rte_jhash_32b_2hashes(v4, 4, &h_bucket, &h_signature);
+  } else {
+    rte_jhash_32b_2hashes(reinterpret_cast<const uint32_t*>(canonical.w), 10, &h_bucket,
+                          &h_signature);
+  }
   p.home = static_cast<uint32_t>((uint64_t{h_bucket} * buckets_) >> 32);
   p.live_word = (h_signature << kKindBits) | kLive;
   return p;

@@ -206,6 +206,40 @@ TEST(Conntrack, AFullWindowRefusesTheInsert) {
   EXPECT_EQ(t.ct.live(), slots);
 }
 
+// Keys as a node sees them: one client's ports towards a few servers, or many clients of one
+// server; differing only in a port or an address's last bytes. Each family's hash must spread
+// them over the whole table.
+TEST(Conntrack, KeysDifferingInOnePortOrAddressSpreadOverTheTable) {
+  for (const uint8_t family : {4, 6}) {
+    Table t(1u << 16);
+    const uint32_t capacity = t.ct.capacity();
+    const uint32_t n = capacity / 100 * 40;
+    std::vector<uint32_t> per_home(capacity / Conntrack::kSlotsPerBucket);
+    for (uint32_t i = 0; i < n; ++i) {
+      FlowKey k;
+      if (i % 2 == 0) {  // one client's ports towards 16 servers
+        const uint16_t port = uint16_t(1024 + i / 32);
+        k = family == 4 ? v4(kTcp, {10, 1, 0, 1}, port, {10, 2, 0, uint8_t(i / 2 % 16)}, 443)
+                        : v6(kTcp, 1, port, uint8_t(i / 2 % 16), 443);
+      } else {  // many clients of one server
+        k = family == 4 ? v4(kTcp, {10, 3, uint8_t(i >> 12), uint8_t(i >> 4)},
+                             uint16_t(40000 + (i & 15)), {10, 4, 0, 1}, 80)
+                        : v6(kTcp, uint8_t(i >> 4), uint16_t(40000 + (i & 15)), 2, 80);
+        if (family == 6) {
+          k.src[14] = uint8_t(i >> 12);
+        }
+      }
+      ASSERT_TRUE(t.ct.insert(k, 1, 0, 0, kSyn, 0).has_value())
+          << "family " << int(family) << ", key " << i << " of " << n;
+      ++per_home[t.ct.probe(k).home];
+    }
+    // Poisson with a mean of 3.2 over 8,192 buckets: a bucket that many more keys call home
+    // means a hash that ignores part of the key.
+    EXPECT_LT(*std::max_element(per_home.begin(), per_home.end()), 20u) << int(family);
+    EXPECT_EQ(t.ct.live(), n);
+  }
+}
+
 TEST(Conntrack, InsertingALiveConnectionAgainReturnsItsEntry) {
   Table t(1);
   const FlowKey k = nth_udp(1);
