@@ -19,16 +19,15 @@ constexpr uint8_t kTcpFin = 0x01, kTcpSyn = 0x02, kTcpRst = 0x04, kTcpAck = 0x10
 // Empty is 0, so zeroed memory is an empty table.
 constexpr uint32_t kKindBits = 3, kKindMask = (1u << kKindBits) - 1;
 constexpr uint32_t kEmpty = 0, kClaimed = 1, kLive = 2, kRemoved = 3, kDying = 4;
-constexpr uint32_t kWindowSlots = Conntrack::kProbeBuckets * Conntrack::kSlotsPerBucket;
 
 constexpr uint32_t with_kind(uint32_t word, uint32_t kind) { return (word & ~kKindMask) | kind; }
 
 
 uint32_t buckets_for(uint32_t capacity) {
-  capacity = std::min(capacity, Conntrack::kMaxCapacity);
-  const uint32_t buckets = (capacity + Conntrack::kSlotsPerBucket - 1) / Conntrack::kSlotsPerBucket;
-  // At least one window, so that a window never wraps onto itself.
-  return std::max(buckets, Conntrack::kProbeBuckets);
+  // 5/4 of the connections asked for: that many fit at 80% load (see "Why two choices").
+  const uint64_t slots = (uint64_t{std::min(capacity, Conntrack::kMaxCapacity)} * 5 + 3) / 4;
+  const uint64_t buckets = (slots + Conntrack::kSlotsPerBucket - 1) / Conntrack::kSlotsPerBucket;
+  return static_cast<uint32_t>(std::max<uint64_t>(buckets, 1));
 }
 
 size_t header_bytes(uint32_t buckets) {
@@ -68,11 +67,12 @@ FlowProbe Conntrack::probe_words(const FlowKeyWords& words,
   FlowProbe p;
   p.key_is_canonical = is_canonical(words);
   canonical = p.key_is_canonical ? words : reversed_words(words);
-  // Two independent 32-bit hashes in one pass: the bucket from the first (multiply-shift maps
-  // it onto any bucket count), the signature from the second. jhash, seeded per daemon start,
-  // so that a pod cannot compute which keys share a window (see the constructor); a worker's
-  // flow cache may use a cheaper hash because a collision there costs only a miss.
-  uint32_t h_bucket = hash_seed_, h_signature = hash_seed_ ^ 0x9e3779b9u;
+  // Two independent 32-bit hashes in one pass, one per bucket choice (multiply-shift maps a
+  // hash onto any bucket count with its high bits); the signature mixes the low bits of
+  // both, which choose no bucket. jhash, seeded per daemon start, so that a pod cannot
+  // compute which keys share a bucket (see the constructor); a worker's flow cache may use a
+  // cheaper hash because a collision there costs only a miss.
+  uint32_t h_first = hash_seed_, h_second = hash_seed_ ^ 0x9e3779b9u;
   static_assert(sizeof(canonical.w) == 40);
   if (((canonical.w[4] >> 32) & 0xff) == 4) {
     // An IPv4 key's words 1 and 3 are zero: hashing its 16 other bytes takes two jhash
@@ -81,13 +81,15 @@ FlowProbe Conntrack::probe_words(const FlowKeyWords& words,
                             static_cast<uint32_t>(canonical.w[2]),
                             static_cast<uint32_t>(canonical.w[4]),
                             static_cast<uint32_t>(canonical.w[4] >> 32)};
-    rte_jhash_32b_2hashes(v4, 4, &h_bucket, &h_signature);
+    rte_jhash_32b_2hashes(v4, 4, &h_first, &h_second);
   } else {
-    rte_jhash_32b_2hashes(reinterpret_cast<const uint32_t*>(canonical.w), 10, &h_bucket,
-                          &h_signature);
+    rte_jhash_32b_2hashes(reinterpret_cast<const uint32_t*>(canonical.w), 10, &h_first,
+                          &h_second);
   }
-  p.home = static_cast<uint32_t>((uint64_t{h_bucket} * buckets_) >> 32);
-  p.live_word = (h_signature << kKindBits) | kLive;
+  p.buckets[0] = static_cast<uint32_t>((uint64_t{h_first} * buckets_) >> 32);
+  p.buckets[1] = static_cast<uint32_t>((uint64_t{h_second} * buckets_) >> 32);
+  const uint32_t signature = h_first ^ ((h_second << 16) | (h_second >> 16));
+  p.live_word = (signature << kKindBits) | kLive;
   return p;
 }
 
@@ -116,16 +118,12 @@ Conntrack::Conntrack(void* memory, uint32_t capacity, const ConntrackTimeouts& t
   std::memset(memory, 0, memory_size(capacity));
 }
 
-uint32_t Conntrack::window_bucket(uint32_t home, uint32_t i) const noexcept {
-  const uint32_t bucket = home + i;
-  return bucket >= buckets_ ? bucket - buckets_ : bucket;
-}
-
 uint32_t Conntrack::find(const FlowKeyWords& canonical, FlowProbe& p,
                          uint64_t now) const noexcept {
+  uint32_t most_empty = 0;
   p.free_slot = kNoFlow;
-  for (uint32_t b = 0; b < kProbeBuckets; ++b) {
-    const uint32_t first = window_bucket(p.home, b) * kSlotsPerBucket;
+  for (uint32_t c = 0; c < choices(p); ++c) {
+    const uint32_t first = p.buckets[c] * kSlotsPerBucket;
     const BucketMasks masks = bucket_masks(first, p.live_word);
     for (uint32_t bits = masks.matching; bits != 0; bits &= bits - 1) {
       const uint32_t slot = first + static_cast<uint32_t>(__builtin_ctz(bits));
@@ -140,7 +138,9 @@ uint32_t Conntrack::find(const FlowKeyWords& canonical, FlowProbe& p,
         return slot;
       }
     }
-    if (p.free_slot == kNoFlow && masks.empty != 0) {
+    const auto empty = static_cast<uint32_t>(__builtin_popcount(masks.empty));
+    if (empty > most_empty) {
+      most_empty = empty;
       p.free_slot = first + static_cast<uint32_t>(__builtin_ctz(masks.empty));
     }
   }
@@ -148,29 +148,27 @@ uint32_t Conntrack::find(const FlowKeyWords& canonical, FlowProbe& p,
 }
 
 Conntrack::BucketMasks Conntrack::bucket_masks(uint32_t first, uint32_t live_word) const noexcept {
-  // The 8 headers of a bucket are 32 bytes, 32-byte aligned: two 16-byte loads. These plain
-  // loads may race with a worker's CAS or store on a header; each 4-byte lane is read whole
+  // The 16 headers of a bucket are one 64-byte line: four 16-byte loads. These plain loads
+  // may race with a worker's CAS or store on a header; each 4-byte lane is read whole
   // (aligned, and x86 splits no aligned 16-byte load below 4 bytes), and a candidate is only
   // trusted after find re-reads its header with an acquire load.
-  static_assert(kSlotsPerBucket == 8, "two 16-byte vectors per bucket");
+  static_assert(kSlotsPerBucket == 16, "four 16-byte vectors per bucket");
   const auto* v = reinterpret_cast<const __m128i*>(headers_ + first);
-  const __m128i lo = _mm_load_si128(v), hi = _mm_load_si128(v + 1);
-  const __m128i live = _mm_set1_epi32(static_cast<int>(live_word));
-  const __m128i zero = _mm_setzero_si128();
-  const auto mask = [](__m128i a, __m128i b) {
-    return static_cast<uint32_t>(_mm_movemask_ps(_mm_castsi128_ps(a))) |
-           static_cast<uint32_t>(_mm_movemask_ps(_mm_castsi128_ps(b))) << 4;
+  const __m128i h0 = _mm_load_si128(v), h1 = _mm_load_si128(v + 1);
+  const __m128i h2 = _mm_load_si128(v + 2), h3 = _mm_load_si128(v + 3);
+  // Four compares give 16 lanes of all-ones or zero; two saturating packs narrow them to 16
+  // bytes in slot order, and one movemask reads a bit per slot.
+  const auto mask = [&](__m128i want) {
+    const __m128i lo = _mm_packs_epi32(_mm_cmpeq_epi32(h0, want), _mm_cmpeq_epi32(h1, want));
+    const __m128i hi = _mm_packs_epi32(_mm_cmpeq_epi32(h2, want), _mm_cmpeq_epi32(h3, want));
+    return static_cast<uint32_t>(_mm_movemask_epi8(_mm_packs_epi16(lo, hi)));
   };
-  return {mask(_mm_cmpeq_epi32(lo, live), _mm_cmpeq_epi32(hi, live)),
-          mask(_mm_cmpeq_epi32(lo, zero), _mm_cmpeq_epi32(hi, zero))};
+  return {mask(_mm_set1_epi32(static_cast<int>(live_word))), mask(_mm_setzero_si128())};
 }
 
-void Conntrack::prefetch_window(uint32_t home) const noexcept {
-  // A window's headers are kProbeBuckets * 32 = 128 bytes: two or three cache lines.
-  for (uint32_t b = 0; b < kProbeBuckets; b += 2) {
-    rte_prefetch0(&headers_[window_bucket(home, b) * kSlotsPerBucket]);
-  }
-  rte_prefetch0(&headers_[window_bucket(home, kProbeBuckets - 1) * kSlotsPerBucket]);
+void Conntrack::prefetch_buckets(const FlowProbe& p) const noexcept {
+  rte_prefetch0(&headers_[p.buckets[0] * kSlotsPerBucket]);
+  rte_prefetch0(&headers_[p.buckets[1] * kSlotsPerBucket]);
 }
 
 void Conntrack::lookup(const FlowKey* const* keys, uint32_t n, FlowMatch* out, uint64_t now,
@@ -181,11 +179,11 @@ void Conntrack::lookup(const FlowKey* const* keys, uint32_t n, FlowMatch* out, u
   for (uint32_t base = 0; base < n; base += kChunk) {
     const uint32_t m = std::min(kChunk, n - base);
     FlowProbe* p = probes != nullptr ? probes + base : local.data();
-    // Hash the whole chunk and prefetch each window's headers first, so that the header
-    // misses of the chunk overlap instead of following one another.
+    // Hash the whole chunk and prefetch each key's two header lines first, so that the
+    // header misses of the chunk overlap instead of following one another.
     for (uint32_t i = 0; i < m; ++i) {
       p[i] = probe_words(words_of(*keys[base + i]), canonical[i]);
-      prefetch_window(p[i].home);
+      prefetch_buckets(p[i]);
     }
     for (uint32_t i = 0; i < m; ++i) {
       const uint32_t slot = find(canonical[i], p[i], now);
@@ -244,7 +242,7 @@ uint32_t Conntrack::insert_probed(const FlowKey& original, const FlowProbe& p,
                                   uint64_t now) noexcept {
   const FlowKeyWords words = words_of(original);
   const FlowKeyWords canonical = p.key_is_canonical ? words : reversed_words(words);
-  // The slot the lookup found empty, if it still is: the window need not be read again. A
+  // The slot the lookup found empty, if it still is: the buckets need not be read again. A
   // second packet of the same new connection in one burst had the same hint and finds it
   // taken, so it falls through to the pass below, which finds the first packet's entry.
   if (p.free_slot < capacity() && claim(p.free_slot)) {
@@ -252,16 +250,17 @@ uint32_t Conntrack::insert_probed(const FlowKey& original, const FlowProbe& p,
          initial_state(original.proto, tcp_flags), now);
     return p.free_slot;
   }
-  // One pass over the window: the connection if it is already there (two packets of a new
-  // connection in one burst both miss the lookup), and the empty slots in window order.
-  std::array<uint32_t, kProbeBuckets> first_of;
-  std::array<uint32_t, kProbeBuckets> empty;
-  for (uint32_t b = 0; b < kProbeBuckets; ++b) {
-    first_of[b] = window_bucket(p.home, b) * kSlotsPerBucket;
-    const BucketMasks masks = bucket_masks(first_of[b], p.live_word);
-    empty[b] = masks.empty;
+  // One pass over both buckets: the connection if it is already there (two packets of a new
+  // connection in one burst both miss the lookup), and each bucket's empty slots.
+  std::array<uint32_t, 2> first_of{};
+  std::array<uint32_t, 2> empty{};
+  const uint32_t n = choices(p);
+  for (uint32_t c = 0; c < n; ++c) {
+    first_of[c] = p.buckets[c] * kSlotsPerBucket;
+    const BucketMasks masks = bucket_masks(first_of[c], p.live_word);
+    empty[c] = masks.empty;
     for (uint32_t bits = masks.matching; bits != 0; bits &= bits - 1) {
-      const uint32_t slot = first_of[b] + static_cast<uint32_t>(__builtin_ctz(bits));
+      const uint32_t slot = first_of[c] + static_cast<uint32_t>(__builtin_ctz(bits));
       if (std::atomic_ref<uint32_t>(headers_[slot]).load(std::memory_order_acquire) ==
               p.live_word &&
           same_words(words_of(entries_[slot].key_), canonical) && !expired(entries_[slot], now)) {
@@ -269,9 +268,14 @@ uint32_t Conntrack::insert_probed(const FlowKey& original, const FlowProbe& p,
       }
     }
   }
-  for (uint32_t b = 0; b < kProbeBuckets; ++b) {
-    for (uint32_t bits = empty[b]; bits != 0; bits &= bits - 1) {
-      const uint32_t slot = first_of[b] + static_cast<uint32_t>(__builtin_ctz(bits));
+  // The emptier bucket first: that choice is what keeps the two buckets of every key from
+  // filling up before the table does.
+  const uint32_t emptier =
+      n == 2 && __builtin_popcount(empty[1]) > __builtin_popcount(empty[0]) ? 1 : 0;
+  for (uint32_t k = 0; k < n; ++k) {
+    const uint32_t c = k == 0 ? emptier : 1 - emptier;
+    for (uint32_t bits = empty[c]; bits != 0; bits &= bits - 1) {
+      const uint32_t slot = first_of[c] + static_cast<uint32_t>(__builtin_ctz(bits));
       if (!claim(slot)) {
         continue;  // another worker took it first
       }

@@ -5,17 +5,23 @@
 //
 // Layout. Open addressing over memory the owner provides (memory_size(capacity) bytes, aligned
 // to 64: rte_zmalloc or std::aligned_alloc; the constructor zeroes it). Slots come in buckets
-// of kSlotsPerBucket. A hash of the connection's canonical key picks a home bucket; the entry
-// lives there or in one of the next kProbeBuckets - 1 buckets (the window, wrapping at the
-// end). A lookup stops at the first live match but never at an empty slot (a miss scans the
-// whole window), so a slot can be emptied anywhere without breaking another entry's chain.
-// When the window has no empty slot, insert fails and the worker drops the packet with
+// of kSlotsPerBucket. Two hashes of the connection's canonical key pick two buckets (two
+// choices); the entry lives in either, and insert puts it in the one with more empty slots.
+// A lookup stops at the first live match but never at an empty slot (a miss scans both
+// buckets), so a slot can be emptied anywhere without breaking another entry's chain. When
+// both buckets are full, insert fails and the worker drops the packet with
 // Drop::ConntrackFull.
 //
+// Why two choices: with one home and a fixed run of buckets after it, the first insert fails
+// at about 55% load and one in ten fails at 80%, because runs of full buckets cluster. With
+// the emptier of two random buckets of 16, the first insert fails at about 85% load, at any
+// table size (the "power of two choices"). The table is sized for that: capacity() is at
+// least 5/4 of the connections asked for, so that many fit, at no more than 80% load.
+//
 // Slot header. One atomic 32-bit word per slot: the state in the low 3 bits and, once the
-// slot holds an entry, a 29-bit signature (a second hash of the key) above them. A bucket's
-// headers are 32 bytes, a window's 128, apart from the entries (64 bytes each), so a lookup
-// reads two or three cache lines of headers, compares a bucket's 8 signatures with two SSE
+// slot holds an entry, a 29-bit signature (a third value of the key's hash) above them. A
+// bucket's 16 headers are one 64-byte line, apart from the entries (64 bytes each), so a
+// lookup reads two lines of headers, compares each bucket's 16 signatures with four SSE
 // compares, and compares a key (five 64-bit words) only where a signature matches. Workers
 // put a flow cache in front of lookup (dataplane/hot/flow_cache.h, and check() below).
 //
@@ -42,7 +48,7 @@
 //
 // Two workers inserting the same new connection at the same moment (its two directions, or
 // two packets on two queues) may leave two entries. That is harmless: lookups match the first
-// one in window order and refresh only it, so the other goes idle and expires.
+// one in bucket order and refresh only it, so the other goes idle and expires.
 #pragma once
 
 #include <array>
@@ -65,15 +71,15 @@ struct FlowMatch {
   FlowDir dir = FlowDir::Original;
 };
 
-// What the table computed for one key: where the key's window is and what the header of a
-// slot holding it reads. A function of the key and the table's seed alone, so a worker keeps
-// it from lookup to insert (no second hash) and in its flow cache (dataplane/hot/flow_cache.h).
+// What the table computed for one key: its two buckets and what the header of a slot holding
+// it reads. A function of the key and the table's seed alone, so a worker keeps it from
+// lookup to insert (no second hash) and in its flow cache (dataplane/hot/flow_cache.h).
 struct FlowProbe {
-  uint32_t home = 0;              // home bucket
-  uint32_t live_word = 0;         // the header of a Live slot that holds this key
-  bool key_is_canonical = false;  // the key goes from the canonical key's src to its dst
-  uint32_t free_slot = kNoFlow;   // lookup: the first Empty slot of the window, if any (where
-                                  // prefetch_insert and insert_probed look first)
+  std::array<uint32_t, 2> buckets{};  // the key's two choices (they may be the same bucket)
+  uint32_t live_word = 0;             // the header of a Live slot that holds this key
+  bool key_is_canonical = false;      // the key goes from the canonical key's src to its dst
+  uint32_t free_slot = kNoFlow;       // lookup: the first Empty slot of the emptier bucket, if
+                                      // any (where prefetch_insert and insert_probed look first)
 };
 
 // TCP moves SynSent → Established → Closing (see Conntrack::seen); every other protocol has
@@ -132,24 +138,21 @@ static_assert(std::atomic_ref<uint64_t>::is_always_lock_free &&
 
 class Conntrack {
  public:
-  static constexpr uint32_t kSlotsPerBucket = 8;
-  // The window: an entry lives in its home bucket or the next 3. 32 slots to choose from keep
-  // a table at 90% load from failing inserts for want of room in one window, while a miss
-  // still reads only 128 bytes of headers.
-  static constexpr uint32_t kProbeBuckets = 4;
-  // 2^30 connections need 64 GiB of entries; a larger capacity is clamped to it.
+  // 16 headers of 4 bytes: one cache line a bucket.
+  static constexpr uint32_t kSlotsPerBucket = 16;
+  // 2^30 connections need 80 GiB of entries; a larger capacity is clamped to it.
   static constexpr uint32_t kMaxCapacity = 1u << 30;
   static constexpr uint32_t kDefaultHashSeed = 0x5a11ade5;
 
-  // Bytes of memory a table for `capacity` connections needs (a multiple of 64). The capacity
-  // is rounded up to whole buckets, and to at least one window (kProbeBuckets buckets).
+  // Bytes of memory a table for `capacity` connections needs (a multiple of 64): slots for
+  // 5/4 of them (see "Why two choices"), rounded up to whole buckets.
   static size_t memory_size(uint32_t capacity) noexcept;
 
   // memory: memory_size(capacity) bytes aligned to 64, owned by the caller and outliving the
   // table; zeroed here. ticks_per_second: the clock of every `now` (rte_get_tsc_hz() for TSC
   // ticks). hash_seed: pass a random one at start-up, so that nobody can compute in advance
-  // which keys share a window (a pod crafting such keys could fill a window and deny new
-  // connections that hash into it). Not thread-safe: build before the workers start.
+  // which keys share a bucket (a pod crafting such keys could fill both buckets of a key
+  // and deny that connection). Not thread-safe: build before the workers start.
   Conntrack(void* memory, uint32_t capacity, const ConntrackTimeouts& timeouts,
             uint64_t ticks_per_second, uint32_t hash_seed = kDefaultHashSeed) noexcept;
   Conntrack(const Conntrack&) = delete;
@@ -169,10 +172,10 @@ class Conntrack {
   // slot's header reads probe_word (the live_word of the key's FlowProbe), it holds `key`
   // (turned around unless key_is_canonical) and has not expired. Otherwise kNoFlow. A flow
   // cache remembers (index, probe_word, key_is_canonical) and asks this instead of hashing
-  // and scanning a window; it reads exactly the state lookup reads, so a slot removed,
+  // and scanning two buckets; it reads exactly the state lookup reads, so a slot removed,
   // expired or reused for another connection since it was cached never matches. One
   // difference: where two workers inserted the same connection twice (see above), lookup
-  // answers the first entry in window order and this one the entry it is asked about; both
+  // answers the first entry in bucket order and this one the entry it is asked about; both
   // are that connection's, judged by the generation each records.
   FlowMatch check(uint32_t index, uint32_t probe_word, bool key_is_canonical, const FlowKey& key,
                   uint64_t now) const noexcept;
@@ -185,7 +188,7 @@ class Conntrack {
 
   // Hot path (any worker). Adds the connection whose first packet is `original` (tcp_flags: of
   // that packet) and returns its index. When a lookup would already match the connection, its
-  // index is returned and the entry is left as it is. nullopt: the key's window is full.
+  // index is returned and the entry is left as it is. nullopt: both its buckets are full.
   // Initial state: TCP SYN without ACK → SynSent; FIN or RST → Closing; any other TCP packet
   // → Established (a connection picked up mid-stream, after a restart or expiry; the worker
   // decides whether to allow that); other protocols → Open.
@@ -193,8 +196,8 @@ class Conntrack {
                                  uint32_t egress_verdict, uint32_t ingress_verdict,
                                  uint8_t tcp_flags, uint64_t now) noexcept;
   // The same with the FlowProbe a lookup of `original` gave (the key is not hashed again);
-  // kNoFlow when the window is full. Where the lookup found an Empty slot (probe.free_slot)
-  // and it is still Empty, the connection goes there without the window being read again;
+  // kNoFlow when both buckets are full. Where the lookup found an Empty slot (free_slot) and
+  // it is still Empty, the connection goes there without the buckets being read again;
   // otherwise as insert. A connection another worker inserted since that lookup may then be
   // there twice, the race described above.
   //
@@ -261,14 +264,14 @@ class Conntrack {
   }
 
  private:
-  // Of one bucket's 8 headers (bit i: slot first + i): those that read live_word, and the
+  // Of one bucket's 16 headers (bit i: slot first + i): those that read live_word, and the
   // Empty ones.
   struct BucketMasks {
     uint32_t matching, empty;
   };
   FlowProbe probe_words(const FlowKeyWords& key, FlowKeyWords& canonical) const noexcept;
-  // The first slot in window order that holds `canonical`, live and unexpired; on a miss,
-  // p.free_slot is set to the window's first Empty slot.
+  // The first slot in bucket order that holds `canonical`, live and unexpired; on a miss,
+  // p.free_slot is set to the first Empty slot of the bucket with more of them.
   uint32_t find(const FlowKeyWords& canonical, FlowProbe& p, uint64_t now) const noexcept;
   BucketMasks bucket_masks(uint32_t first, uint32_t live_word) const noexcept;
   // Insert's two steps: take an Empty slot (Empty → Claimed; false if it is not Empty), then
@@ -277,8 +280,11 @@ class Conntrack {
   void fill(uint32_t slot, const FlowKeyWords& canonical, const FlowProbe& p, uint32_t generation,
             uint32_t egress_verdict, uint32_t ingress_verdict, CtState state,
             uint64_t now) noexcept;
-  void prefetch_window(uint32_t home) const noexcept;
-  uint32_t window_bucket(uint32_t home, uint32_t i) const noexcept;  // i-th bucket of a window
+  void prefetch_buckets(const FlowProbe& p) const noexcept;
+  // The buckets to scan: both, or one when the two choices are the same bucket.
+  static uint32_t choices(const FlowProbe& p) noexcept {
+    return p.buckets[0] == p.buckets[1] ? 1 : 2;
+  }
   bool expired(const FlowEntry& e, uint64_t now) const noexcept;
   bool is_live(uint32_t slot) const noexcept;
 

@@ -1,6 +1,6 @@
 // FlowCache: a worker's own memory of where in the shared conntrack table the connections of
 // the keys it saw recently live, so that an established packet is found without hashing its
-// key with jhash and scanning a window of 32 slots.
+// key with jhash and scanning its two buckets of 16 slots.
 //
 // What it holds: for a key's CRC32-C, the conntrack slot index, the header word that slot has
 // while it holds the key (FlowProbe::live_word) and whether the key is the connection's
@@ -24,7 +24,7 @@
 // Why CRC32-C here, and not in the table: CRC is linear, so a pod can craft keys that share a
 // cache set. Here that costs the pod's own packets (and others' in that set) a fallback to
 // lookup, never a wrong answer and never table capacity; the shared table keeps its seeded
-// jhash, so nobody can aim keys at one of its windows.
+// jhash, so nobody can aim keys at one of its buckets.
 //
 // Threads: one per worker, used by that worker alone. Hot path: no allocation, no lock.
 #pragma once
