@@ -257,10 +257,39 @@ TEST(Conntrack, InsertingALiveConnectionAgainReturnsItsEntry) {
   EXPECT_EQ(t.ct.insert(k, 1, 0, 0, 0, 2), first);
 }
 
+TEST(Conntrack, EntriesAreSpreadOverTheirBucketsSlotsNotStackedInTheFirst) {
+  // At low load every entry would otherwise sit in slot 0 of its bucket, 1 KiB apart, and
+  // all of them would share a few of the CPU cache's sets.
+  Table t(1u << 16);
+  std::array<uint32_t, Conntrack::kSlotsPerBucket> per_slot{};
+  for (uint32_t i = 0; i < 4096; ++i) {
+    const auto index = t.ct.insert(nth_udp(i), 1, 0, 0, 0, 0);
+    ASSERT_TRUE(index.has_value());
+    ++per_slot[*index % Conntrack::kSlotsPerBucket];
+  }
+  // 256 a slot on average; slot 0 holding most of them is the failure.
+  for (uint32_t slot = 0; slot < Conntrack::kSlotsPerBucket; ++slot) {
+    EXPECT_GT(per_slot[slot], 150u) << slot;
+    EXPECT_LT(per_slot[slot], 400u) << slot;
+  }
+}
+
 TEST(Conntrack, InsertProbedFillsTheSlotTheLookupFoundEmptyOrFindsTheConnection) {
   Table t(1);
   const FlowKey k = nth_udp(1);
-  const FlowKey other = nth_udp(2);  // one bucket: the same first Empty slot
+  // Another connection whose lookup hints at the same Empty slot (keys start their search
+  // for one at different places in a bucket).
+  const auto hint = [&](const FlowKey& key) {
+    const FlowKey* one[] = {&key};
+    FlowMatch match;
+    FlowProbe probe;
+    t.ct.lookup(one, 1, &match, 0, &probe);
+    return probe.free_slot;
+  };
+  FlowKey other = nth_udp(2);
+  for (uint32_t i = 3; hint(other) != hint(k); ++i) {
+    other = nth_udp(i);
+  }
   const FlowKey* keys[] = {&k, &k, &other};
   std::array<FlowMatch, 3> misses;
   std::array<FlowProbe, 3> probes;
@@ -285,6 +314,7 @@ TEST(Conntrack, InsertProbedFillsTheSlotTheLookupFoundEmptyOrFindsTheConnection)
   EXPECT_EQ(find(t.ct, other, 1).index, second);
   EXPECT_EQ(t.ct.live(), 2u);
 }
+
 TEST(Conntrack, ASynOnlyConnectionExpiresAfterTcpSyn) {
   Table t(1024);
   const FlowKey k = v4(kTcp, {10, 0, 0, 1}, 40000, {10, 0, 0, 2}, 80);
