@@ -8,9 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "control/file_list.h"
 #include "control/scenario.h"
@@ -25,20 +23,6 @@ DirectorySource::~DirectorySource() {
 }
 
 namespace {
-
-// The file's bytes, or nullopt when it cannot be read (the decoder then says why).
-std::optional<std::string> read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return std::nullopt;
-  }
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  if (in.bad()) {
-    return std::nullopt;
-  }
-  return std::move(buf).str();
-}
 
 // A file's objects, in file order, and its node when it is a scenario file.
 struct FileObjects {
@@ -82,7 +66,7 @@ DirectorySource::Reload DirectorySource::reload() {
     // remembered bytes older than what was applied, so the next reload (which that edit's
     // inotify event brings) decodes the file again instead of skipping it.
     FileState& state = next[file];
-    state.bytes = read_bytes(file);
+    state.bytes = read_file(file);  // nullopt: the decoder says why
     auto last = files_.find(file);
     if (state.bytes && last != files_.end() && last->second.bytes == state.bytes) {
       state = std::move(last->second);

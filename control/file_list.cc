@@ -2,8 +2,23 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 namespace palisade::control {
+
+std::optional<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return std::nullopt;
+  }
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  if (in.bad()) {
+    return std::nullopt;
+  }
+  return std::move(bytes).str();
+}
 
 std::vector<std::string> manifest_files(const std::string& arg) {
   namespace fs = std::filesystem;
