@@ -37,7 +37,6 @@ uint32_t slot_of_turned(uint32_t bits, uint32_t start) {
   return (static_cast<uint32_t>(__builtin_ctz(bits)) + start) % Conntrack::kSlotsPerBucket;
 }
 
-
 uint32_t buckets_for(uint32_t capacity) {
   // 5/4 of the connections asked for: that many fit at 80% load (see "Why two choices").
   const uint64_t slots = (uint64_t{std::min(capacity, Conntrack::kMaxCapacity)} * 5 + 3) / 4;
@@ -140,24 +139,33 @@ uint32_t Conntrack::find(const FlowKeyWords& canonical, FlowProbe& p,
   for (uint32_t c = 0; c < choices(p); ++c) {
     const uint32_t first = p.buckets[c] * kSlotsPerBucket;
     const BucketMasks masks = bucket_masks(first, p.live_word);
-    for (uint32_t bits = masks.matching; bits != 0; bits &= bits - 1) {
-      const uint32_t slot = first + static_cast<uint32_t>(__builtin_ctz(bits));
-      // The SIMD read above only picks candidates. Acquire: pairs with insert's
-      // store-release, so a Live header means a written key.
-      if (std::atomic_ref<uint32_t>(headers_[slot]).load(std::memory_order_acquire) !=
-          p.live_word) {
-        continue;
-      }
-      const FlowEntry& e = entries_[slot];
-      if (same_words(words_of(e.key_), canonical) && !expired(e, now)) {
-        return slot;
-      }
+    if (const uint32_t slot = match(first, masks.matching, p.live_word, canonical, now);
+        slot != kNoFlow) {
+      return slot;
     }
     const auto empty = static_cast<uint32_t>(__builtin_popcount(masks.empty));
     if (empty > most_empty) {
       most_empty = empty;
       const uint32_t start = start_of(p.live_word);
       p.free_slot = first + slot_of_turned(turned(masks.empty, start), start);
+    }
+  }
+  return kNoFlow;
+}
+
+uint32_t Conntrack::match(uint32_t first, uint32_t candidates, uint32_t live_word,
+                          const FlowKeyWords& canonical, uint64_t now) const noexcept {
+  for (uint32_t bits = candidates; bits != 0; bits &= bits - 1) {
+    const uint32_t slot = first + static_cast<uint32_t>(__builtin_ctz(bits));
+    // The SIMD read only picked candidates. Acquire: pairs with insert's store-release, so a
+    // Live header means a written key.
+    if (std::atomic_ref<uint32_t>(headers_[slot]).load(std::memory_order_acquire) !=
+        live_word) {
+      continue;
+    }
+    const FlowEntry& e = entries_[slot];
+    if (same_words(words_of(e.key_), canonical) && !expired(e, now)) {
+      return slot;
     }
   }
   return kNoFlow;
@@ -275,13 +283,9 @@ uint32_t Conntrack::insert_probed(const FlowKey& original, const FlowProbe& p,
     first_of[c] = p.buckets[c] * kSlotsPerBucket;
     const BucketMasks masks = bucket_masks(first_of[c], p.live_word);
     empty[c] = masks.empty;
-    for (uint32_t bits = masks.matching; bits != 0; bits &= bits - 1) {
-      const uint32_t slot = first_of[c] + static_cast<uint32_t>(__builtin_ctz(bits));
-      if (std::atomic_ref<uint32_t>(headers_[slot]).load(std::memory_order_acquire) ==
-              p.live_word &&
-          same_words(words_of(entries_[slot].key_), canonical) && !expired(entries_[slot], now)) {
-        return slot;
-      }
+    if (const uint32_t slot = match(first_of[c], masks.matching, p.live_word, canonical, now);
+        slot != kNoFlow) {
+      return slot;
     }
   }
   // The emptier bucket first: that choice is what keeps the two buckets of every key from

@@ -274,6 +274,10 @@ class Conntrack {
   // p.free_slot is set to the first Empty slot of the bucket with more of them.
   uint32_t find(const FlowKeyWords& canonical, FlowProbe& p, uint64_t now) const noexcept;
   BucketMasks bucket_masks(uint32_t first, uint32_t live_word) const noexcept;
+  // Of the candidate slots of the bucket at `first` (bits of bucket_masks' `matching`), the
+  // first that holds `canonical`, live and unexpired; kNoFlow if none.
+  uint32_t match(uint32_t first, uint32_t candidates, uint32_t live_word,
+                 const FlowKeyWords& canonical, uint64_t now) const noexcept;
   // Insert's two steps: take an Empty slot (Empty → Claimed; false if it is not Empty), then
   // write the connection into it and publish it (Claimed → Live).
   bool claim(uint32_t slot) noexcept;
