@@ -7,9 +7,9 @@
 #include <map>
 
 #include "control/admin_server.h"
-#include "control/directory_source.h"
-#include "control/flow_report.h"
-#include "control/kube/kube_source.h"
+#include "control/source/directory_source.h"
+#include "dataplane/flow_report.h"
+#include "control/source/kube/kube_source.h"
 #include "control/latency_histogram.h"
 #include "control/node_metrics.h"
 #include "policy/compile_session.h"
@@ -293,7 +293,7 @@ class Daemon {
     dp_.drain_flow_events([&](const dataplane::FlowEvent& e) {
       const dataplane::Ruleset* rs = dp_.current();
       std::string line =
-          describe_flow_event(e, rs != nullptr && rs->generation == e.generation ? rs : nullptr);
+          dataplane::describe_flow_event(e, rs != nullptr && rs->generation == e.generation ? rs : nullptr);
       if (options_.log_flows) {
         std::cout << "flow: " << line << "\n";
       }
@@ -356,10 +356,15 @@ class Daemon {
 
   void print_stats() {
     const dataplane::DataplaneTotals t = dp_.totals();
-    std::cout << "stats: generation " << t.generation << ", rx " << t.sum.rx << ", tx " << t.sum.tx
-              << ", allowed " << t.sum.allowed << ", denied " << t.sum.denied << ", conntrack hits "
-              << t.sum.conntrack_hits << ", live flows " << t.conntrack_live << ", arp "
-              << t.sum.arp_replies << ", nd " << t.sum.nd_replies;
+    using dataplane::Counter;
+    std::cout << "stats: generation " << t.generation << ", rx " << t.sum[Counter::Rx] << ", tx "
+              << t.sum[Counter::Tx] << ", allowed " << t.sum[Counter::Allowed] << ", denied "
+              << t.sum[Counter::Denied] << ", conntrack hits " << t.sum[Counter::ConntrackHits]
+              << ", live flows " << t.conntrack_live << ", arp " << t.sum[Counter::ArpReplies]
+              << ", nd " << t.sum[Counter::NdReplies];
+    if (const uint64_t n = t.sum[Counter::DroppedAfterAllow]; n != 0) {
+      std::cout << ", dropped after allow " << n;
+    }
     for (size_t i = 0; i < t.sum.drops.size(); ++i) {
       if (t.sum.drops[i] != 0) {
         std::cout << ", " << dataplane::kDropName[i] << " " << t.sum.drops[i];

@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "control/kube/reflector.h"
+#include "control/source/kube/reflector.h"
 #include "control/node_config.h"
-#include "control/policy_source.h"
+#include "control/source/policy_source.h"
 #include "dataplane/dataplane.h"
 
 namespace palisade::control {

@@ -40,31 +40,6 @@ std::string label(const std::string& v) {
   return out;
 }
 
-struct WorkerField {
-  const char* name;
-  const char* help;
-  uint64_t dataplane::WorkerCounters::*field;
-};
-
-constexpr WorkerField kWorkerFields[] = {
-    {"rx_packets", "Packets received", &dataplane::WorkerCounters::rx},
-    {"tx_packets", "Packets transmitted", &dataplane::WorkerCounters::tx},
-    {"conntrack_hits", "Packets of tracked connections", &dataplane::WorkerCounters::conntrack_hits},
-    {"classified_packets", "Packets judged by the policy tables",
-     &dataplane::WorkerCounters::classified},
-    {"allowed_connections", "New connections allowed", &dataplane::WorkerCounters::allowed},
-    {"denied_packets", "Packets denied by policy", &dataplane::WorkerCounters::denied},
-    {"rejudged_connections", "Connections re-judged by a new generation",
-     &dataplane::WorkerCounters::rejudged},
-    {"arp_replies", "ARP requests answered for the gateway", &dataplane::WorkerCounters::arp_replies},
-    {"time_exceeded_sent", "ICMP Time Exceeded errors sent to pods (RFC 1812 4.3.2.7)",
-     &dataplane::WorkerCounters::time_exceeded_sent},
-    {"nd_replies", "Neighbor solicitations answered for the gateway",
-     &dataplane::WorkerCounters::nd_replies},
-    {"flow_log_lost", "Flow events lost to a full flow-log ring",
-     &dataplane::WorkerCounters::flow_log_lost},
-};
-
 }  // namespace
 
 NodeSample sample_node(const std::string& node, const dataplane::Dataplane& dp,
@@ -106,11 +81,12 @@ std::string render_prometheus(const NodeSample& s) {
   header("palisade_ready", "gauge", "1 when a generation is in force and the source is in sync");
   out << "palisade_ready " << (s.generation > 0 && s.control.in_sync ? 1 : 0) << "\n";
 
-  for (const WorkerField& f : kWorkerFields) {
-    const std::string name = std::string("palisade_worker_") + f.name + "_total";
-    header(name, "counter", f.help);
+  for (size_t c = 0; c < dataplane::kCounters; ++c) {
+    const dataplane::CounterInfo& info = dataplane::kCounterInfo[c];
+    const std::string name = "palisade_worker_" + std::string(info.name) + "_total";
+    header(name, "counter", std::string(info.help));
     for (size_t w = 0; w < s.workers.size(); ++w) {
-      out << name << "{worker=\"" << w << "\"} " << s.workers[w].*f.field << "\n";
+      out << name << "{worker=\"" << w << "\"} " << s.workers[w].counts[c] << "\n";
     }
   }
   header("palisade_drops_total", "counter", "Packets dropped, by worker and reason");
@@ -178,10 +154,10 @@ std::string render_prometheus(const NodeSample& s) {
 std::string render_stats_json(const NodeSample& s) {
   using nlohmann::json;
   json workers = json::array();
-  for (const dataplane::WorkerCounters& c : s.workers) {
+  for (const dataplane::CounterValues& c : s.workers) {
     json w;
-    for (const WorkerField& f : kWorkerFields) {
-      w[f.name] = c.*f.field;
+    for (size_t i = 0; i < dataplane::kCounters; ++i) {
+      w[std::string(dataplane::kCounterInfo[i].name)] = c.counts[i];
     }
     json drops = json::object();
     for (size_t r = 0; r < dataplane::kDropName.size(); ++r) {
@@ -198,7 +174,7 @@ std::string render_stats_json(const NodeSample& s) {
       continue;
     }
     uint64_t rx = 0, tx = 0;
-    for (const dataplane::WorkerCounters& c : s.workers) {
+    for (const dataplane::CounterValues& c : s.workers) {
       rx += c.port_rx[port];
       tx += c.port_tx[port];
     }

@@ -35,7 +35,7 @@ struct VerdictHits {
 struct NodeSample {
   std::string node;
   uint64_t generation = 0;
-  std::vector<dataplane::WorkerCounters> workers;
+  std::vector<dataplane::CounterValues> workers;
   std::vector<std::string> port_names;  // by port id
   uint32_t conntrack_live = 0, conntrack_capacity = 0;
   std::vector<VerdictHits> verdicts;    // of the generation in force, only entries hit

@@ -283,42 +283,11 @@ void Dataplane::drain_flow_events(const std::function<void(const FlowEvent&)>& f
   }
 }
 
-namespace {
-
-// A copy of counters another thread writes: every field loaded once, relaxed.
-WorkerCounters load_counters(const WorkerCounters& c) {
-  WorkerCounters out;
-  auto load = [](const uint64_t& v) {
-    return std::atomic_ref<const uint64_t>(v).load(std::memory_order_relaxed);
-  };
-  out.rx = load(c.rx);
-  out.tx = load(c.tx);
-  out.conntrack_hits = load(c.conntrack_hits);
-  out.classified = load(c.classified);
-  out.allowed = load(c.allowed);
-  out.denied = load(c.denied);
-  out.rejudged = load(c.rejudged);
-  out.arp_replies = load(c.arp_replies);
-  out.nd_replies = load(c.nd_replies);
-  out.time_exceeded_sent = load(c.time_exceeded_sent);
-  out.flow_log_lost = load(c.flow_log_lost);
-  for (size_t i = 0; i < c.drops.size(); ++i) {
-    out.drops[i] = load(c.drops[i]);
-  }
-  for (size_t i = 0; i < c.port_rx.size(); ++i) {
-    out.port_rx[i] = load(c.port_rx[i]);
-    out.port_tx[i] = load(c.port_tx[i]);
-  }
-  return out;
-}
-
-}  // namespace
-
-std::vector<WorkerCounters> Dataplane::worker_counters() const {
-  std::vector<WorkerCounters> out;
+std::vector<CounterValues> Dataplane::worker_counters() const {
+  std::vector<CounterValues> out;
   out.reserve(workers_.size());
   for (const auto& w : workers_) {
-    out.push_back(load_counters(w->counters()));
+    out.push_back(w->counters().load());
   }
   return out;
 }
@@ -336,25 +305,8 @@ std::vector<std::string> Dataplane::port_names() const {
 
 DataplaneTotals Dataplane::totals() const {
   DataplaneTotals t;
-  for (const WorkerCounters& c : worker_counters()) {
-    t.sum.rx += c.rx;
-    t.sum.tx += c.tx;
-    t.sum.conntrack_hits += c.conntrack_hits;
-    t.sum.classified += c.classified;
-    t.sum.allowed += c.allowed;
-    t.sum.denied += c.denied;
-    t.sum.rejudged += c.rejudged;
-    t.sum.arp_replies += c.arp_replies;
-    t.sum.nd_replies += c.nd_replies;
-    t.sum.time_exceeded_sent += c.time_exceeded_sent;
-    t.sum.flow_log_lost += c.flow_log_lost;
-    for (size_t i = 0; i < c.drops.size(); ++i) {
-      t.sum.drops[i] += c.drops[i];
-    }
-    for (size_t i = 0; i < c.port_rx.size(); ++i) {
-      t.sum.port_rx[i] += c.port_rx[i];
-      t.sum.port_tx[i] += c.port_tx[i];
-    }
+  for (const CounterValues& c : worker_counters()) {
+    t.sum += c;
   }
   const Ruleset* rs = publisher_.current();
   t.generation = rs != nullptr ? rs->generation : 0;

@@ -57,7 +57,7 @@ struct DataplaneConfig {
 };
 
 struct DataplaneTotals {
-  WorkerCounters sum;  // every worker's counters added up
+  CounterValues sum;  // every worker's counters added up
   uint64_t generation = 0;
   uint32_t conntrack_live = 0;
 };
@@ -88,7 +88,7 @@ class Dataplane {
   void drain_flow_events(const std::function<void(const FlowEvent&)>& fn);
   DataplaneTotals totals() const;
   // Each worker's counters, loaded without stopping it (in config order).
-  std::vector<WorkerCounters> worker_counters() const;
+  std::vector<CounterValues> worker_counters() const;
   // Port names by port id ("" where no port of this node is).
   std::vector<std::string> port_names() const;
   uint32_t conntrack_capacity() const { return config_.conntrack_max_flows; }

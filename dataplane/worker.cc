@@ -45,16 +45,14 @@ void Worker::poll() noexcept {
   }
 }
 
-
-
 void Worker::flush() noexcept {
   for (uint16_t k = 0; k < tx_port_count_; ++k) {
     const uint16_t port = tx_ports_[k];
     const uint16_t n = tx_count_[port];
     const uint16_t sent = rte_eth_tx_burst(port, static_cast<uint16_t>(setup_.id),
                                            tx_[port].data(), n);
-    counters_.tx += sent;
-    counters_.port_tx[port] += sent;
+    counters_.add(Counter::Tx, sent);
+    counters_.add_port_tx(port, sent);
     for (uint16_t i = sent; i < n; ++i) {
       drop(tx_[port][i], Drop::TxFull);
     }
@@ -93,7 +91,7 @@ void Worker::flush_events() noexcept {
   // One enqueue per burst: the ring's head and tail move once, not once per event.
   const unsigned queued = rte_ring_sp_enqueue_burst_elem(setup_.flow_log, events_.data(),
                                                          sizeof(FlowEvent), event_count_, nullptr);
-  counters_.flow_log_lost += event_count_ - queued;
+  counters_.add(Counter::FlowLogLost, event_count_ - queued);
   event_count_ = 0;
 }
 
@@ -103,8 +101,8 @@ void Worker::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint64_t now
     pkts += kBurst;
     n = static_cast<uint16_t>(n - kBurst);
   }
-  counters_.rx += n;
-  counters_.port_rx[in_port] += n;
+  counters_.add(Counter::Rx, n);
+  counters_.add_port_rx(in_port, n);
   const Ruleset* rs = setup_.publisher->current();
   if (rs == nullptr) {  // not ready: nothing is forwarded before the first policy is in force
     for (uint16_t i = 0; i < n; ++i) {
@@ -127,14 +125,9 @@ void Worker::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint64_t now
       k = judge(*rs, in_port, live, k, judged, n_judged, now, tally);
     }
     route(*rs, live, k, now);
-    counters_.conntrack_hits += tally.conntrack_hits;
-    counters_.classified += tally.classified;
-    counters_.allowed += tally.allowed;
-    counters_.denied += tally.denied;
-    counters_.rejudged += tally.rejudged;
-    counters_.arp_replies += tally.arp_replies;
-    counters_.nd_replies += tally.nd_replies;
-    counters_.time_exceeded_sent += tally.time_exceeded_sent;
+    for (size_t c = 0; c < kCounters; ++c) {
+      counters_.add(static_cast<Counter>(c), tally.counts[c]);
+    }
   }
   flush();
   if (dropped_count_ != 0) {

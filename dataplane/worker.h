@@ -31,6 +31,7 @@
 #include "dataplane/hot/time_exceeded.h"
 #include "dataplane/publisher.h"
 #include "dataplane/ruleset.h"
+#include "dataplane/worker_counters.h"
 
 namespace palisade::dataplane {
 
@@ -55,17 +56,6 @@ struct PortRoles {
 struct PortQueue {
   uint16_t port = 0;
   uint16_t queue = 0;
-};
-
-// Counters of one worker: written by it alone, read by anyone with relaxed loads.
-struct alignas(64) WorkerCounters {
-  uint64_t rx = 0, tx = 0;
-  uint64_t conntrack_hits = 0, classified = 0, allowed = 0, denied = 0, rejudged = 0;
-  uint64_t arp_replies = 0, nd_replies = 0;
-  uint64_t time_exceeded_sent = 0;  // ICMP Time Exceeded errors sent to pods
-  uint64_t flow_log_lost = 0;
-  std::array<uint64_t, static_cast<size_t>(Drop::Count)> drops{};
-  std::array<uint64_t, RTE_MAX_ETHPORTS> port_rx{}, port_tx{};
 };
 
 struct WorkerSetup {

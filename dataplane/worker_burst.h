@@ -40,12 +40,12 @@ struct Worker::Packet {
 
 // Counters of one burst, kept in locals and added to WorkerCounters once.
 struct Worker::Tally {
-  uint64_t conntrack_hits = 0, classified = 0, allowed = 0, denied = 0, rejudged = 0;
-  uint64_t arp_replies = 0, nd_replies = 0, time_exceeded_sent = 0;
+  std::array<uint64_t, kCounters> counts{};
+  void add(Counter c) { ++counts[static_cast<size_t>(c)]; }
 };
 
 inline void Worker::drop(rte_mbuf* m, Drop why) noexcept {
-  ++counters_.drops[static_cast<size_t>(why)];
+  counters_.add(why);
   dropped_[dropped_count_++] = m;  // at most one drop per packet of the burst
 }
 

@@ -28,7 +28,7 @@ uint32_t Worker::judge(const Ruleset& rs, uint16_t in_port, uint8_t* live, uint3
   uint32_t n4 = 0, n6 = 0, np = 0;
   for (uint32_t j = 0; j < n_judged; ++j) {
     Packet& p = burst[judged[j]];
-    ++tally.classified;
+    tally.add(Counter::Classified);
     p.egress_judged = p.ingress_judged = false;
     p.egress = p.ingress = policy::CompiledPolicy::Outcome{};
     // On a rejudged reply the sides swap: the connection's source is this packet's dst.
@@ -127,14 +127,14 @@ uint32_t Worker::judge(const Ruleset& rs, uint16_t in_port, uint8_t* live, uint3
         }
       }
     } else if (!p.allowed) {
-      ++tally.denied;
+      tally.add(Counter::Denied);
       drop(p.m, Drop::PolicyDenied);
       dropped = true;
       if (p.parsed.fragment) {
         fragments_->on_first(p.parsed, false, now);  // its later fragments are denied too
       }
     } else {
-      ++tally.allowed;
+      tally.add(Counter::Allowed);
       const uint32_t slot = ct.insert_probed(p.key, p.probe, generation, p.egress.verdict,
                                              p.ingress.verdict, p.parsed.tcp_flags, now);
       if (slot == kNoFlow) {

@@ -100,7 +100,7 @@ uint32_t Worker::parse_and_guard(const Ruleset& rs, uint16_t in_port, uint8_t* l
     }
     if (pp.kind == L3Kind::Arp) {
       if (pod_port && answer_arp(frame, len, roles.gateway_mac.data())) {
-        ++tally.arp_replies;
+        tally.add(Counter::ArpReplies);
         send(in_port, p.m);
       } else {
         drop(p.m, Drop::NotForwarded);
@@ -118,7 +118,7 @@ uint32_t Worker::parse_and_guard(const Ruleset& rs, uint16_t in_port, uint8_t* l
       if (out != 0) {
         rte_pktmbuf_data_len(p.m) = static_cast<uint16_t>(out);
         rte_pktmbuf_pkt_len(p.m) = out;
-        ++tally.nd_replies;
+        tally.add(Counter::NdReplies);
         send(in_port, p.m);
       } else {
         drop(p.m, Drop::NotForwarded);
@@ -155,10 +155,10 @@ uint32_t Worker::parse_and_guard(const Ruleset& rs, uint16_t in_port, uint8_t* l
         continue;
       }
       // The packet is still counted as dropped for its TTL; its mbuf carries the error.
-      ++counters_.drops[static_cast<size_t>(Drop::TtlExceeded)];
+      counters_.add(Drop::TtlExceeded);
       rte_pktmbuf_data_len(p.m) = static_cast<uint16_t>(out);
       rte_pktmbuf_pkt_len(p.m) = out;
-      ++tally.time_exceeded_sent;
+      tally.add(Counter::TimeExceededSent);
       send(in_port, p.m);
       continue;
     }

@@ -94,12 +94,12 @@ void Worker::on_connection(const Ruleset& rs, Packet& p, Tally& tally) noexcept 
     p.judge = true;
     return;
   }
-  ++tally.conntrack_hits;
+  tally.add(Counter::ConntrackHits);
   if (setup_.rejudge_established &&
       setup_.conntrack->entry(p.match.index).generation() !=
           static_cast<uint32_t>(rs.generation)) {
     p.judge = true;  // a newer generation: the connection is judged again
-    ++tally.rejudged;
+    tally.add(Counter::Rejudged);
   } else {
     p.seen = true;  // conntrack learns of it once its source has been checked (stage 3)
   }

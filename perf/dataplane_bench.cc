@@ -1,4 +1,4 @@
-// The packet path's cost per worker, on in-process ring ports (dataplane/ring_ports.h) with a
+// The packet path's cost per worker, on in-process ring ports (control/verify/ring_ports.h) with a
 // stepped worker (DataplaneConfig::launch_workers false), all figures from one run:
 //   BM_io_forward               the ceiling: what testpmd's io forwarding does, rte_eth_rx_burst
 //                               from pod port A and rte_eth_tx_burst to pod port B, 32 frames
@@ -45,8 +45,8 @@
 
 #include "dataplane/dataplane.h"
 #include "dataplane/eal.h"
-#include "dataplane/packet_craft.h"
-#include "dataplane/ring_ports.h"
+#include "control/verify/packet_craft.h"
+#include "control/verify/ring_ports.h"
 #include "perf/cluster.h"
 #include "policy/compiler.h"
 #include "policy/decode.h"
@@ -73,22 +73,22 @@ policy::IpAddr ns0_pod_ip(int index) {
 // Frames of one workload, kFrameBytes each, back to back; index i wraps around.
 struct Frames {
   std::vector<uint8_t> bytes;
-  std::vector<dataplane::FrameSpec> specs;
+  std::vector<control::FrameSpec> specs;
   size_t count() const { return specs.size(); }
-  void add(dataplane::FrameSpec spec) {
+  void add(control::FrameSpec spec) {
     spec.payload = 0;
-    const size_t header = dataplane::craft_frame(spec).size();
+    const size_t header = control::craft_frame(spec).size();
     spec.payload = kFrameBytes - header;
-    const dataplane::Frame f = dataplane::craft_frame(spec);
+    const control::Frame f = control::craft_frame(spec);
     bytes.insert(bytes.end(), f.begin(), f.end());
     specs.push_back(spec);
   }
   const uint8_t* at(size_t i) const { return bytes.data() + (i % count()) * kFrameBytes; }
 };
 
-dataplane::FrameSpec tcp_from_pod_a(const policy::IpAddr& dst, uint16_t sport, uint16_t dport,
+control::FrameSpec tcp_from_pod_a(const policy::IpAddr& dst, uint16_t sport, uint16_t dport,
                                     uint8_t flags) {
-  dataplane::FrameSpec s;
+  control::FrameSpec s;
   s.src_mac = kPodAMac;
   s.dst_mac = kGatewayMac;
   s.src = ns0_pod_ip(0);
@@ -101,7 +101,7 @@ dataplane::FrameSpec tcp_from_pod_a(const policy::IpAddr& dst, uint16_t sport, u
 }
 
 struct Env {
-  std::vector<dataplane::RingPort> ports;  // [0] uplink, [1] pod A (ns0/p0), [2] pod B (ns0/p1)
+  std::vector<control::RingPort> ports;  // [0] uplink, [1] pod A (ns0/p0), [2] pod B (ns0/p1)
   std::unique_ptr<dataplane::Dataplane> dp;
   std::unique_ptr<policy::Snapshot> snap;
   size_t rules_v4 = 0;
@@ -112,9 +112,9 @@ struct Env {
   size_t established_flows = 0;
 
   dataplane::Worker& worker() { return *dp->workers()[0]; }
-  const dataplane::RingPort& uplink() const { return ports[0]; }
-  const dataplane::RingPort& pod_a() const { return ports[1]; }
-  const dataplane::RingPort& pod_b() const { return ports[2]; }
+  const control::RingPort& uplink() const { return ports[0]; }
+  const control::RingPort& pod_a() const { return ports[1]; }
+  const control::RingPort& pod_b() const { return ports[2]; }
 };
 
 std::unique_ptr<Env> make_env() {
@@ -131,7 +131,7 @@ std::unique_ptr<Env> make_env() {
   dataplane::DataplaneConfig config;
   for (int i = 0; i < 3; ++i) {
     const std::string name = i == 0 ? "bench-uplink" : "bench-pod" + std::to_string(i);
-    auto port = dataplane::create_ring_port(name);
+    auto port = control::create_ring_port(name);
     if (!port) {
       e->error = port.error().to_string();
       return e;
@@ -229,11 +229,11 @@ void reset_conntrack(Env& e) {
 // 32 mbufs in hand, cycled through port `in` and back from the output rings.
 class Harness {
  public:
-  Harness(Env& e, const dataplane::RingPort& in, std::vector<const dataplane::RingPort*> outs)
+  Harness(Env& e, const control::RingPort& in, std::vector<const control::RingPort*> outs)
       : e_(e), in_(in), outs_(std::move(outs)) {}
   ~Harness() {
     rte_pktmbuf_free_bulk(hand_, held_);
-    for (const dataplane::RingPort* p : outs_) {  // nothing should be left; be sure
+    for (const control::RingPort* p : outs_) {  // nothing should be left; be sure
       void* obj = nullptr;
       while (rte_ring_sc_dequeue(p->outbound, &obj) == 0) {
         rte_pktmbuf_free(static_cast<rte_mbuf*>(obj));
@@ -267,7 +267,7 @@ class Harness {
     rte_mbuf* pkts[kBurst];
     const uint16_t n = rte_eth_rx_burst(in_.id, 0, pkts, kBurst);
     forward(pkts, n);
-    for (const dataplane::RingPort* p : outs_) {
+    for (const control::RingPort* p : outs_) {
       held_ = static_cast<uint16_t>(
           held_ + rte_ring_sc_dequeue_burst(p->outbound, reinterpret_cast<void**>(hand_ + held_),
                                             kBurst - held_, nullptr));
@@ -276,7 +276,7 @@ class Harness {
   }
 
   // Forwarders: io forwarding to `out`, or the worker (its cycles added to *worker_cycles).
-  auto io_forward(const dataplane::RingPort& out) {
+  auto io_forward(const control::RingPort& out) {
     return [&out](rte_mbuf** pkts, uint16_t n) {
       const uint16_t sent = rte_eth_tx_burst(out.id, 0, pkts, n);
       if (sent < n) {
@@ -294,14 +294,14 @@ class Harness {
 
  private:
   Env& e_;
-  const dataplane::RingPort& in_;
-  std::vector<const dataplane::RingPort*> outs_;
+  const control::RingPort& in_;
+  std::vector<const control::RingPort*> outs_;
   rte_mbuf* hand_[kBurst]{};
   uint16_t held_ = 0;
 };
 
 // Sends every frame of `f` once, through the worker.
-void send_all(Env& e, const dataplane::RingPort& in, const dataplane::RingPort& out,
+void send_all(Env& e, const control::RingPort& in, const control::RingPort& out,
               const Frames& f) {
   Harness h(e, in, {&out});
   uint64_t ignored = 0;
@@ -319,9 +319,9 @@ void send_all(Env& e, const dataplane::RingPort& in, const dataplane::RingPort& 
 Frames ack_frames(size_t flows) {
   Frames acks;
   for (size_t i = 0; i < flows; ++i) {
-    const dataplane::FrameSpec syn = tcp_from_pod_a(ns0_pod_ip(1), uint16_t(1024 + i),
-                                                    kAllowedPort, dataplane::kTcpFlagSyn);
-    dataplane::FrameSpec ack = dataplane::reply_of(dataplane::reply_of(syn));
+    const control::FrameSpec syn = tcp_from_pod_a(ns0_pod_ip(1), uint16_t(1024 + i),
+                                                    kAllowedPort, control::kTcpFlagSyn);
+    control::FrameSpec ack = control::reply_of(control::reply_of(syn));
     ack.src_mac = kPodAMac;
     ack.dst_mac = kGatewayMac;
     acks.add(ack);
@@ -337,10 +337,10 @@ bool establish(Env& e, size_t flows, std::string& error) {
   reset_conntrack(e);
   Frames syns, synacks;
   for (size_t i = 0; i < flows; ++i) {
-    const dataplane::FrameSpec syn = tcp_from_pod_a(ns0_pod_ip(1), uint16_t(1024 + i),
-                                                    kAllowedPort, dataplane::kTcpFlagSyn);
+    const control::FrameSpec syn = tcp_from_pod_a(ns0_pod_ip(1), uint16_t(1024 + i),
+                                                    kAllowedPort, control::kTcpFlagSyn);
     syns.add(syn);
-    dataplane::FrameSpec synack = dataplane::reply_of(syn);
+    control::FrameSpec synack = control::reply_of(syn);
     synack.src_mac = kPodBMac;
     synack.dst_mac = kGatewayMac;
     synacks.add(synack);
@@ -349,11 +349,11 @@ bool establish(Env& e, size_t flows, std::string& error) {
   send_all(e, e.pod_a(), e.pod_b(), syns);
   send_all(e, e.pod_b(), e.pod_a(), synacks);
   const dataplane::DataplaneTotals after = e.dp->totals();
-  if (after.sum.allowed - before.sum.allowed != flows ||
-      after.sum.conntrack_hits - before.sum.conntrack_hits != flows ||
-      after.sum.tx - before.sum.tx != 2 * flows || after.conntrack_live != flows) {
+  if (after.sum[dataplane::Counter::Allowed] - before.sum[dataplane::Counter::Allowed] != flows ||
+      after.sum[dataplane::Counter::ConntrackHits] - before.sum[dataplane::Counter::ConntrackHits] != flows ||
+      after.sum[dataplane::Counter::Tx] - before.sum[dataplane::Counter::Tx] != 2 * flows || after.conntrack_live != flows) {
     error = "could not establish " + std::to_string(flows) + " flows: allowed " +
-            std::to_string(after.sum.allowed - before.sum.allowed) + ", live " +
+            std::to_string(after.sum[dataplane::Counter::Allowed] - before.sum[dataplane::Counter::Allowed]) + ", live " +
             std::to_string(after.conntrack_live) + ", drops" + drop_reasons(before, after);
     return false;
   }
@@ -442,10 +442,10 @@ void BM_established(benchmark::State& state) {
     at += kBurst;
   }
   const dataplane::DataplaneTotals after = e.dp->totals();
-  if (after.sum.conntrack_hits - before.sum.conntrack_hits != packets ||
-      after.sum.tx - before.sum.tx != packets || after.sum.classified != before.sum.classified) {
+  if (after.sum[dataplane::Counter::ConntrackHits] - before.sum[dataplane::Counter::ConntrackHits] != packets ||
+      after.sum[dataplane::Counter::Tx] - before.sum[dataplane::Counter::Tx] != packets || after.sum[dataplane::Counter::Classified] != before.sum[dataplane::Counter::Classified]) {
     error = "not every ACK was a conntrack hit forwarded: hits " +
-            std::to_string(after.sum.conntrack_hits - before.sum.conntrack_hits) + " of " +
+            std::to_string(after.sum[dataplane::Counter::ConntrackHits] - before.sum[dataplane::Counter::ConntrackHits]) + " of " +
             std::to_string(packets) + ", drops" + drop_reasons(before, after);
     state.SkipWithError(error.c_str());
     return;
@@ -471,7 +471,7 @@ class RawClassify {
       : ctx_(rs.tables->context(4)), categories_(rs.tables->num_categories()) {
     keys_.reserve(f.count() * 2);
     first_.reserve(f.count() + 1);
-    for (const dataplane::FrameSpec& s : f.specs) {
+    for (const control::FrameSpec& s : f.specs) {
       first_.push_back(uint32_t(keys_.size()));
       const dataplane::EndpointSets src = rs.endpoints->lookup(s.src);
       const dataplane::EndpointSets dst = rs.endpoints->lookup(s.dst);
@@ -530,7 +530,7 @@ void BM_first_packet(benchmark::State& state, bool allowed) {
     const policy::IpAddr dst = allowed ? ns0_pod_ip(1 + int(rng() % 19))
                                        : e.other_pods[rng() % e.other_pods.size()];
     frames.add(tcp_from_pod_a(dst, uint16_t(1024 + i), uint16_t(8000 + rng() % 4),
-                              dataplane::kTcpFlagSyn));
+                              control::kTcpFlagSyn));
   }
   RawClassify raw(*e.dp->current(), frames);
   Harness h(e, e.pod_a(), {&e.pod_b(), &e.uplink()});
@@ -559,9 +559,9 @@ void BM_first_packet(benchmark::State& state, bool allowed) {
     }
   }
   const dataplane::DataplaneTotals after = e.dp->totals();
-  const uint64_t judged = allowed ? after.sum.allowed - before.sum.allowed
-                                  : after.sum.denied - before.sum.denied;
-  if (judged != packets || after.sum.classified - before.sum.classified != packets ||
+  const uint64_t judged = allowed ? after.sum[dataplane::Counter::Allowed] - before.sum[dataplane::Counter::Allowed]
+                                  : after.sum[dataplane::Counter::Denied] - before.sum[dataplane::Counter::Denied];
+  if (judged != packets || after.sum[dataplane::Counter::Classified] - before.sum[dataplane::Counter::Classified] != packets ||
       drops(after) - drops(before) != (allowed ? 0 : packets)) {
     const std::string error = std::string(allowed ? "allowed " : "denied ") +
                               std::to_string(judged) + " of " + std::to_string(packets) +

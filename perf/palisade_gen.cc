@@ -26,15 +26,15 @@
 
 #include "control/daemon.h"
 #include "control/node_config.h"
-#include "control/scenario.h"
-#include "dataplane/packet_craft.h"
+#include "control/source/scenario.h"
+#include "control/verify/packet_craft.h"
 #include "policy/evaluator.h"
 #include "policy/snapshot.h"
 #include "policy/store.h"
 
 namespace po = boost::program_options;
-using palisade::dataplane::Frame;
-using palisade::dataplane::FrameSpec;
+using palisade::control::Frame;
+using palisade::control::FrameSpec;
 using palisade::dataplane::Mac;
 
 namespace {
@@ -80,7 +80,7 @@ int receive(std::vector<GenPort>& ports, int timeout_ms, std::string& what) {
       rte_mbuf* m[8];
       const uint16_t n = rte_eth_rx_burst(ports[i].id, 0, m, 8);
       for (uint16_t j = 0; j < n; ++j) {
-        what = palisade::dataplane::describe_frame(rte_pktmbuf_mtod(m[j], const uint8_t*),
+        what = palisade::control::describe_frame(rte_pktmbuf_mtod(m[j], const uint8_t*),
                                                    rte_pktmbuf_data_len(m[j]));
         rte_pktmbuf_free(m[j]);
       }
@@ -228,17 +228,17 @@ int flows(const std::vector<std::string>& args) {
         continue;
       }
       // The uplink side addresses the daemon's uplink port; pods address their gateway.
-      FrameSpec first = palisade::dataplane::spec_for_flow(*flow, ports[*in].mac, gateway);
-      send(ports[*in], pool, palisade::dataplane::craft_frame(first));
+      FrameSpec first = palisade::control::spec_for_flow(*flow, ports[*in].mac, gateway);
+      send(ports[*in], pool, palisade::control::craft_frame(first));
       std::string what;
       const int came_out = receive(ports, timeout_ms, what);
       const bool allowed = came_out == static_cast<int>(*out);
       std::string reply_note;
       if (allowed && f.proto != "UDP") {
-        FrameSpec reply = palisade::dataplane::reply_of(first);
+        FrameSpec reply = palisade::control::reply_of(first);
         reply.src_mac = ports[*out].mac;
         reply.dst_mac = gateway;
-        send(ports[*out], pool, palisade::dataplane::craft_frame(reply));
+        send(ports[*out], pool, palisade::control::craft_frame(reply));
         std::string back;
         reply_note = receive(ports, timeout_ms, back) == static_cast<int>(*in) ? ", reply passed"
                                                                                 : ", reply DROPPED";

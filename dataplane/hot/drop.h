@@ -41,8 +41,9 @@ enum class Drop : uint8_t {
   TxFull,              // the output queue did not take it
   Count,
 };
+inline constexpr size_t kDrops = static_cast<size_t>(Drop::Count);
 
-inline constexpr std::array<std::string_view, static_cast<size_t>(Drop::Count)> kDropName{
+inline constexpr std::array<std::string_view, kDrops> kDropName{
     "truncated_l2",     "unsupported_l2",       "bad_ip_header",
     "bad_ip_checksum",  "bad_extension_chain",  "tiny_fragment",
     "overlapping_fragment", "oversized_fragment", "orphan_fragment", "too_many_fragments",

@@ -82,8 +82,8 @@ NodeSample sample() {
   s.node = "node-a";
   s.generation = 3;
   s.workers.resize(2);
-  s.workers[0].rx = 10;
-  s.workers[1].rx = 5;
+  s.workers[0].counts[static_cast<size_t>(dataplane::Counter::Rx)] = 10;
+  s.workers[1].counts[static_cast<size_t>(dataplane::Counter::Rx)] = 5;
   s.workers[1].drops[static_cast<size_t>(dataplane::Drop::PolicyDenied)] = 4;
   s.workers[0].port_rx[1] = 9;
   s.port_names = {"uplink", "pod-\"a\""};

@@ -33,9 +33,9 @@
 #include <vector>
 
 #include "dataplane/eal.h"
-#include "dataplane/packet_craft.h"
-#include "dataplane/pcap_file.h"
-#include "dataplane/ring_ports.h"
+#include "control/verify/packet_craft.h"
+#include "control/verify/pcap_file.h"
+#include "control/verify/ring_ports.h"
 #include "policy/compiler.h"
 #include "policy/decode.h"
 #include "policy/snapshot.h"
@@ -43,6 +43,8 @@
 
 namespace palisade::dataplane {
 namespace {
+
+using namespace palisade::control;  // packet crafting and ring ports (control/verify)
 
 using policy::IpAddr;
 namespace ipproto = policy::ipproto;
@@ -363,10 +365,10 @@ class Rig {
     for (size_t i = 0; i < o.drops.size(); ++i) {
       o.drops[i] = after.sum.drops[i] - before.sum.drops[i];
     }
-    o.arp_replies = after.sum.arp_replies - before.sum.arp_replies;
-    o.nd_replies = after.sum.nd_replies - before.sum.nd_replies;
-    o.conntrack_hits = after.sum.conntrack_hits - before.sum.conntrack_hits;
-    o.rejudged = after.sum.rejudged - before.sum.rejudged;
+    o.arp_replies = after.sum[Counter::ArpReplies] - before.sum[Counter::ArpReplies];
+    o.nd_replies = after.sum[Counter::NdReplies] - before.sum[Counter::NdReplies];
+    o.conntrack_hits = after.sum[Counter::ConntrackHits] - before.sum[Counter::ConntrackHits];
+    o.rejudged = after.sum[Counter::Rejudged] - before.sum[Counter::Rejudged];
     return o;
   }
   Outcome send(size_t in, const FrameSpec& spec) { return send(in, craft_frame(spec)); }
@@ -458,12 +460,12 @@ TEST_F(PacketPath, PodToPodAllowedLeavesOnlyByTheDestinationPortRouted) {
 TEST_F(PacketPath, TtlRunningOutAnswersThePodWithTimeExceeded) {
   FrameSpec last_hop = from_pod(kWebMac, "10.0.0.1", "10.0.0.2", ipproto::kTcp, 40006, 5432);
   last_hop.ttl = 1;
-  const uint64_t sent = rig_->dp().totals().sum.time_exceeded_sent;
+  const uint64_t sent = rig_->dp().totals().sum[Counter::TimeExceededSent];
   Outcome o = send(kWeb, last_hop);
   ASSERT_EQ(o.out[kWeb].size(), 1u) << o.describe();
   EXPECT_EQ(o.out[kWeb][0], craft_icmp_error(last_hop, ip("169.254.1.1"), 11, 0));
   EXPECT_EQ(o.drops[size_t(Drop::TtlExceeded)], 1u);
-  EXPECT_EQ(rig_->dp().totals().sum.time_exceeded_sent, sent + 1);
+  EXPECT_EQ(rig_->dp().totals().sum[Counter::TimeExceededSent], sent + 1);
   EXPECT_EQ(rig_->dp().totals().conntrack_live, 0u);
 
   FrameSpec v6 = from_pod(kWebMac, "fd00::1", "fd00::2", ipproto::kUdp, 40007, 53);
@@ -478,7 +480,7 @@ TEST_F(PacketPath, TtlRunningOutAnswersThePodWithTimeExceeded) {
   FrameSpec forged = last_hop;
   forged.src = ip("10.0.0.9");  // not web's address: no error to it
   EXPECT_TRUE(dropped_as(send(kWeb, forged), Drop::SpoofedSource));
-  EXPECT_EQ(rig_->dp().totals().sum.time_exceeded_sent, sent + 2);
+  EXPECT_EQ(rig_->dp().totals().sum[Counter::TimeExceededSent], sent + 2);
 }
 
 // Frames larger than one mbuf (jumbo frames, vhost-user mergeable buffers) arrive as chains:

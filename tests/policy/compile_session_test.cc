@@ -1,4 +1,4 @@
-// CompileSession against compile(): random clusters (tests/dataplane/random_cluster.h) go
+// CompileSession against compile(): random clusters (tests/random/random_cluster.h) go
 // through random runs of pod changes (removed, restored, relabelled, renumbered, renamed
 // ports, moved to another node) and policy edits (another policy's rules or selector, a rule
 // dropped, a direction turned on or off), and after each batch the session's policy must mean what
@@ -18,7 +18,7 @@
 
 #include "policy/compiler.h"
 #include "policy/decode.h"
-#include "tests/dataplane/random_cluster.h"
+#include "tests/random/random_cluster.h"
 
 namespace palisade::policy {
 namespace {

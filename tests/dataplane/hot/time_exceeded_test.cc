@@ -4,10 +4,12 @@
 
 #include <vector>
 
-#include "dataplane/packet_craft.h"
+#include "control/verify/packet_craft.h"
 
 namespace palisade::dataplane {
 namespace {
+
+using namespace palisade::control;  // packet crafting and ring ports (control/verify)
 
 using policy::IpAddr;
 
