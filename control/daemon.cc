@@ -196,7 +196,7 @@ class Daemon {
     const size_t sets = compiled->compiled.sets.size();
     const std::vector<dataplane::PortBinding> bindings = bind_ports(snapshot);
     drain();  // events of the outgoing generation are named by it
-    policy::Result<uint64_t> g = dp_.publish(std::move(compiled->compiled), snapshot, bindings);
+    policy::Result<uint64_t> g = dp_.publish(std::move(compiled->compiled), bindings);
     if (!g) {
       ++compile_failures_;
       std::cout << "palisade: tables not built, generation " << generation_

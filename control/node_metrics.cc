@@ -59,7 +59,7 @@ NodeSample sample_node(const std::string& node, const dataplane::Dataplane& dp,
     std::map<std::tuple<std::string, std::string, int32_t>, uint64_t> by_name;
     for (uint32_t v = 1; v < p.verdicts.size(); ++v) {
       if (const uint64_t hits = rs->counters->total(v); hits != 0) {
-        by_name[{p.by_name({true, v}), verdict_kind_name(p.verdicts[v].kind), p.verdicts[v].rule}] +=
+        by_name[{p.by_name(v), verdict_kind_name(p.verdicts[v].kind), p.verdicts[v].rule}] +=
             hits;
       }
     }

@@ -12,6 +12,8 @@
 
 namespace palisade::dataplane {
 
+static_assert(policy::kMaxCategories == kMaxCategories, "one category per tier, as rte_acl has");
+
 using policy::AclRule;
 using policy::Error;
 using policy::ErrorCode;
@@ -131,15 +133,6 @@ policy::Result<rte_acl_ctx*> build_context(uint8_t family, const std::vector<Acl
   return ctx;
 }
 
-void classify_on(rte_acl_ctx* ctx, const uint8_t** keys, uint32_t* results, uint32_t n,
-                 uint32_t categories) {
-  if (ctx == nullptr) {
-    std::fill(results, results + size_t{n} * categories, 0u);
-    return;
-  }
-  rte_acl_classify(ctx, keys, results, n, categories);
-}
-
 void free_contexts(const std::array<rte_acl_ctx*, 2>& contexts) {
   for (rte_acl_ctx* ctx : contexts) {
     if (ctx != nullptr) {
@@ -183,6 +176,7 @@ policy::Result<std::unique_ptr<AclTables>> AclTables::build(const policy::Compil
     base->contexts[f] = *ctx;
   }
   t->base_ = std::move(base);
+  t->refresh_view();
   return t;
 }
 
@@ -197,6 +191,7 @@ policy::Result<std::unique_ptr<AclTables>> AclTables::build_over(
   t->num_categories_ = rebased.num_categories;
   t->base_ = std::move(base);
   if (rebased.sets.size() < rebased.overlay_first_set) {
+    t->refresh_view();
     return t;  // every set is one of the base's: no overlay, and no split per key
   }
   t->overlay_first_set_ = rebased.overlay_first_set;
@@ -214,6 +209,7 @@ policy::Result<std::unique_ptr<AclTables>> AclTables::build_over(
     }
     t->overlay_[f] = *ctx;
   }
+  t->refresh_view();
   return t;
 }
 
@@ -225,49 +221,14 @@ rte_acl_ctx* AclTables::context(uint8_t family) const {
 
 void AclTables::classify(uint8_t family, const uint8_t** keys, uint32_t* results,
                          uint32_t n) const {
-  const size_t f = family == 4 ? 0 : 1;
-  if (overlay_first_set_ != 0) {
-    classify_split(f, keys, results, n);
-    return;
-  }
-  classify_on(base_->contexts[f], keys, results, n, num_categories_);
+  dataplane::classify(view_, family, keys, results, n);
 }
 
-// Each key to the context of its set: the base's for the sets it holds, the overlay's for
-// the sets rebased past them. In chunks, so that everything stays on the stack.
-void AclTables::classify_split(size_t f, const uint8_t** keys, uint32_t* results,
-                               uint32_t n) const {
-  static_assert(offsetof(AclKeyV4, set_id) == offsetof(AclKeyV6, set_id));
-  constexpr uint32_t kChunk = 64;
-  const uint32_t categories = num_categories_;
-  std::array<const uint8_t*, kChunk> base_keys, overlay_keys;
-  std::array<uint32_t, kChunk> base_at, overlay_at;
-  std::array<uint32_t, kChunk * policy::kMaxCategories> base_results, overlay_results;
-  for (uint32_t done = 0; done < n; done += kChunk) {
-    const uint32_t m = std::min(kChunk, n - done);
-    uint32_t nb = 0, no = 0;
-    for (uint32_t i = 0; i < m; ++i) {
-      rte_be32_t set_be;
-      std::memcpy(&set_be, keys[done + i] + offsetof(AclKeyV4, set_id), sizeof(set_be));
-      if (rte_be_to_cpu_32(set_be) >= overlay_first_set_) {
-        overlay_keys[no] = keys[done + i];
-        overlay_at[no++] = done + i;
-      } else {
-        base_keys[nb] = keys[done + i];
-        base_at[nb++] = done + i;
-      }
-    }
-    classify_on(base_->contexts[f], base_keys.data(), base_results.data(), nb, categories);
-    classify_on(overlay_[f], overlay_keys.data(), overlay_results.data(), no, categories);
-    for (uint32_t k = 0; k < nb; ++k) {
-      std::memcpy(results + size_t{base_at[k]} * categories, &base_results[k * categories],
-                  categories * sizeof(uint32_t));
-    }
-    for (uint32_t k = 0; k < no; ++k) {
-      std::memcpy(results + size_t{overlay_at[k]} * categories,
-                  &overlay_results[k * categories], categories * sizeof(uint32_t));
-    }
-  }
+void AclTables::refresh_view() {
+  view_.base = {context(4), context(6)};
+  view_.overlay = {overlay_[0], overlay_[1]};
+  view_.overlay_first_set = overlay_first_set_;
+  view_.categories = num_categories_;
 }
 
 bool AclTables::set_algorithm(enum rte_acl_classify_alg alg) {

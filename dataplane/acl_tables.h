@@ -14,7 +14,8 @@
 
 #include <rte_acl.h>
 
-#include "dataplane/acl_key.h"
+#include "dataplane/acl_fields.h"
+#include "dataplane/hot/classify.h"
 #include "policy/compiled_policy.h"
 #include "policy/error.h"
 
@@ -44,9 +45,9 @@ class AclTables {
   AclTables(const AclTables&) = delete;
   AclTables& operator=(const AclTables&) = delete;
 
-  // Classifies n keys of one family (AclKeyV4* or AclKeyV6* cast to bytes); writes n *
-  // num_categories() results, 0 where a category had no match. With an overlay, each key
-  // goes to the one context that holds its set's rules.
+  // What workers classify against (dataplane/hot/classify.h).
+  const ClassifyTables& view() const { return view_; }
+  // Classifies n keys of one family, as a worker does (dataplane/hot/classify.h).
   void classify(uint8_t family, const uint8_t** keys, uint32_t* results, uint32_t n) const;
   // The first-match result per category for a family with no rules is 0 everywhere.
   uint32_t num_categories() const { return num_categories_; }
@@ -62,13 +63,14 @@ class AclTables {
 
  private:
   AclTables() = default;
-  void classify_split(size_t f, const uint8_t** keys, uint32_t* results, uint32_t n) const;
+  void refresh_view();
 
   std::shared_ptr<const Base> base_;
   std::array<rte_acl_ctx*, 2> overlay_{};  // owned; only with overlay_first_set_ != 0
   uint32_t overlay_first_set_ = 0;
   std::array<FamilyStats, 2> stats_{};
   uint32_t num_categories_ = 1;
+  ClassifyTables view_;
 };
 
 // Fills a key from a flow's fields. set_id 0 never matches a rule (sets start at 1).

@@ -218,13 +218,12 @@ Dataplane::~Dataplane() {
 }
 
 policy::Result<uint64_t> Dataplane::publish(policy::CompiledPolicy&& compiled,
-                                            const policy::Snapshot& snapshot,
                                             const std::vector<PortBinding>& bindings) {
   RulesetOptions options;
   options.workers = workers_.size();
   options.max_size = config_.acl_max_size;
   options.tables = &tables_;
-  auto built = build_ruleset(next_generation_, std::move(compiled), snapshot, bindings, options);
+  auto built = build_ruleset(next_generation_, std::move(compiled), bindings, options);
   if (!built) {
     return built.error();
   }

@@ -20,7 +20,7 @@
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
-#include "dataplane/flow_log.h"
+#include "dataplane/hot/flow_event.h"
 #include "dataplane/hot/conntrack.h"
 #include "dataplane/publisher.h"
 #include "dataplane/ruleset.h"
@@ -69,10 +69,9 @@ class Dataplane {
   Dataplane(const Dataplane&) = delete;
   Dataplane& operator=(const Dataplane&) = delete;
 
-  // Builds a generation from a compiled snapshot and puts it in force; the previous one
+  // Builds a generation from a compiled policy and puts it in force; the previous one
   // stays in force when building fails. Returns the new generation's number.
   policy::Result<uint64_t> publish(policy::CompiledPolicy&& compiled,
-                                   const policy::Snapshot& snapshot,
                                    const std::vector<PortBinding>& bindings);
   // The generation in force (control thread only); nullptr before the first publish.
   const Ruleset* current() const { return publisher_.current(); }

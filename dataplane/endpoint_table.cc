@@ -16,19 +16,6 @@ namespace {
 
 std::atomic<uint64_t> g_serial{0};  // rte_hash names must be unique
 
-constexpr uint32_t kMaxSetId = (1u << 24) - 1;
-
-// Both set ids and the port in the hash's data word: egress, ingress (24 bits each), port.
-void* pack(const EndpointSets& s) {
-  return reinterpret_cast<void*>((uint64_t{s.egress} << 40) | (uint64_t{s.ingress} << 16) |
-                                 s.port);
-}
-EndpointSets unpack(void* data) {
-  const auto v = reinterpret_cast<uint64_t>(data);
-  return {static_cast<uint32_t>(v >> 40), static_cast<uint32_t>(v >> 16) & kMaxSetId,
-          static_cast<uint16_t>(v)};
-}
-
 rte_hash* make(const char* family, uint32_t key_len, uint32_t entries) {
   const std::string name = std::string("palisade-ep") + family + "-" +
                            std::to_string(g_serial.fetch_add(1));
@@ -81,16 +68,16 @@ policy::Result<std::unique_ptr<EndpointTable>> EndpointTable::build(
                          "cannot create the endpoint table for " + std::to_string(count) +
                              " addresses: " + rte_strerror(rte_errno)};
   }
-  t->v4_ = t->lpm_->lpm;
   t->sets_.assign(t->lpm_->slots, EndpointSets{});  // slots of no address stay unused
   for (const auto& [ip, sets] : entries) {
     if (ip.family == 4) {
       t->sets_[t->lpm_->slot_of.at(host_order(ip))] = sets;
-    } else if (const int rc = rte_hash_add_key_data(t->v6_, ip.bytes.data(), pack(sets)); rc != 0) {
+    } else if (const int rc = rte_hash_add_key_data(t->v6_, ip.bytes.data(), pack_sets(sets)); rc != 0) {
       return policy::Error{policy::ErrorCode::LimitExceeded, "endpoint table", names[ip], {},
                            "cannot add " + ip.to_string() + ": " + rte_strerror(-rc)};
     }
   }
+  t->index_ = {t->lpm_->lpm, t->v6_, t->sets_.data()};
   return t;
 }
 
@@ -99,68 +86,16 @@ EndpointTable::~EndpointTable() {
   rte_hash_free(v6_);
 }
 
-namespace {
-
-// Where answer i goes: out + i, or *(out + i).
-EndpointSets& at(EndpointSets* out, uint32_t i) { return out[i]; }
-EndpointSets& at(EndpointSets* const* out, uint32_t i) { return *out[i]; }
-
-}  // namespace
-
-template <typename Out>
-void EndpointTable::lookup_v4_into(const rte_be32_t* const* addrs, uint32_t n, Out out) const {
-  uint32_t ips[RTE_HASH_LOOKUP_BULK_MAX];
-  uint32_t hops[RTE_HASH_LOOKUP_BULK_MAX];
-  for (uint32_t i = 0; i < n; ++i) {
-    ips[i] = rte_be_to_cpu_32(*addrs[i]);
-  }
-  rte_lpm_lookup_bulk(v4_, ips, hops, n);
-  for (uint32_t i = 0; i < n; ++i) {
-    at(out, i) = (hops[i] & RTE_LPM_LOOKUP_SUCCESS) != 0 ? sets_[hops[i] & 0x00ffffff]
-                                                         : EndpointSets{};
-  }
-}
-
-template <typename Out>
-void EndpointTable::lookup_v6_into(const uint8_t* const* addrs, uint32_t n, Out out) const {
-  void* data[RTE_HASH_LOOKUP_BULK_MAX];
-  uint64_t hits = 0;
-  rte_hash_lookup_bulk_data(v6_, const_cast<const void**>(reinterpret_cast<const void* const*>(addrs)),
-                            n, &hits, data);
-  for (uint32_t i = 0; i < n; ++i) {
-    at(out, i) = (hits >> i) & 1 ? unpack(data[i]) : EndpointSets{};
-  }
-}
-
-void EndpointTable::lookup_v4(const rte_be32_t* const* addrs, uint32_t n,
-                              EndpointSets* out) const {
-  lookup_v4_into(addrs, n, out);
-}
-
-void EndpointTable::lookup_v6(const uint8_t* const* addrs, uint32_t n, EndpointSets* out) const {
-  lookup_v6_into(addrs, n, out);
-}
-
-void EndpointTable::lookup_v4(const rte_be32_t* const* addrs, uint32_t n,
-                              EndpointSets* const* out) const {
-  lookup_v4_into(addrs, n, out);
-}
-
-void EndpointTable::lookup_v6(const uint8_t* const* addrs, uint32_t n,
-                              EndpointSets* const* out) const {
-  lookup_v6_into(addrs, n, out);
-}
-
 EndpointSets EndpointTable::lookup(const policy::IpAddr& ip) const {
   if (ip.family == 4) {
     uint32_t hop = 0;
-    return rte_lpm_lookup(v4_, host_order(ip), &hop) == 0 ? sets_[hop] : EndpointSets{};
+    return rte_lpm_lookup(lpm_->lpm, host_order(ip), &hop) == 0 ? sets_[hop] : EndpointSets{};
   }
   void* data = nullptr;
   if (rte_hash_lookup_data(v6_, ip.bytes.data(), &data) < 0) {
     return {};
   }
-  return unpack(data);
+  return unpack_sets(data);
 }
 
 }  // namespace palisade::dataplane

@@ -38,13 +38,11 @@ std::string endpoint(const policy::IpAddr& ip, uint8_t proto, uint16_t port,
 }  // namespace
 
 std::string decided_by(const dataplane::FlowEvent& e, const dataplane::Ruleset& rs) {
-  const policy::CompiledPolicy::Outcome egress{e.egress_allow != 0, e.egress_verdict};
-  const policy::CompiledPolicy::Outcome ingress{e.ingress_allow != 0, e.ingress_verdict};
-  if (e.egress_judged && (!egress.allow || !e.ingress_judged)) {
-    return rs.policy.by_name(egress);
+  if (e.egress_judged && (e.egress_allow == 0 || !e.ingress_judged)) {
+    return rs.policy.by_name(e.egress_verdict);
   }
   if (e.ingress_judged) {
-    return rs.policy.by_name(ingress);
+    return rs.policy.by_name(e.ingress_verdict);
   }
   return "";
 }

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "dataplane/flow_log.h"
+#include "dataplane/hot/flow_event.h"
 #include "dataplane/ruleset.h"
 
 namespace palisade::dataplane {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
+#include <string_view>
 
 namespace palisade::dataplane {
 
@@ -14,36 +16,27 @@ uint64_t VerdictCounters::total(uint32_t verdict) const {
   return sum;
 }
 
-namespace {
-
-const policy::Endpoint* find_pod(const policy::Snapshot& snap, const std::string& pod) {
-  for (const policy::Endpoint& e : snap.endpoints) {
-    if (e.kind == policy::EndpointKind::Workload && e.ns + "/" + e.name == pod) {
-      return &e;
-    }
-  }
-  return nullptr;
-}
-
-}  // namespace
-
 policy::Result<std::unique_ptr<Ruleset>> build_ruleset(uint64_t generation,
                                                        policy::CompiledPolicy&& compiled,
-                                                       const policy::Snapshot& snapshot,
                                                        const std::vector<PortBinding>& bindings,
                                                        const RulesetOptions& options) {
   auto rs = std::make_unique<Ruleset>();
   rs->generation = generation;
   rs->policy = std::move(compiled);
   rs->port_pods.resize(RTE_MAX_ETHPORTS);
+  // A pod's addresses: those the compiled policy binds to it (addresses it owns).
+  std::map<std::string_view, std::vector<policy::IpAddr>> pod_ips;
+  for (const policy::EndpointBinding& e : rs->policy.endpoints) {
+    pod_ips[e.name].push_back(e.ip);
+  }
   std::vector<LocalRoute> routes;
   for (const PortBinding& b : bindings) {
     if (b.port >= RTE_MAX_ETHPORTS) {
       return policy::Error{policy::ErrorCode::LimitExceeded, "ports", b.pod, {},
                            "port id " + std::to_string(b.port) + " is past RTE_MAX_ETHPORTS"};
     }
-    const policy::Endpoint* pod = find_pod(snapshot, b.pod);
-    if (pod == nullptr) {
+    auto pod = pod_ips.find(b.pod);
+    if (pod == pod_ips.end()) {
       rs->missing_pods.push_back(b.pod);
       continue;  // the guard stays unbound: the port forwards nothing
     }
@@ -51,7 +44,7 @@ policy::Result<std::unique_ptr<Ruleset>> build_ruleset(uint64_t generation,
     g.bound = true;
     g.mac = b.mac;
     rs->port_pods[b.port] = b.pod;
-    for (const policy::IpAddr& ip : pod->ips) {
+    for (const policy::IpAddr& ip : pod->second) {
       routes.push_back({ip, b.port});
       if (ip.family == 4 && g.v4_count < PodPortGuard::kMaxAddresses) {
         std::memcpy(&g.v4[g.v4_count++], ip.bytes.data(), 4);
@@ -72,6 +65,14 @@ policy::Result<std::unique_ptr<Ruleset>> build_ruleset(uint64_t generation,
   }
   rs->endpoints = std::move(endpoints).value();
   rs->counters = std::make_unique<VerdictCounters>(options.workers, rs->policy.verdicts.size());
+  rs->verdict_table = std::make_unique<VerdictTable>(rs->policy);
+  Generation& view = rs->view;
+  view.number = generation;
+  view.guards = rs->guards.data();
+  view.endpoints = rs->endpoints->index();
+  view.tables = rs->tables->view();
+  view.walk = rs->verdict_table->walk(view.tables.categories);
+  view.hits = rs->counters->view();
   return rs;
 }
 

@@ -1,8 +1,9 @@
-// Ruleset: one policy generation as the workers see it, built whole on the control thread and
-// published with RCU (dataplane/publisher.h): the compiled policy and its rte_acl tables, the
-// endpoint table (address -> policy sets and local port), and what each pod port may send
-// (anti-spoofing). A packet is judged entirely by one Ruleset; nothing in it changes once
-// published, except the per-worker hit counters, which only their worker writes.
+// Ruleset: one policy generation, built whole on the control thread and published with RCU
+// (dataplane/publisher.h): the compiled policy and its rte_acl tables, the endpoint table
+// (address -> policy sets and local port), the verdict table of the tier walk, and what each
+// pod port may send (anti-spoofing). Workers read it through `view` (a Generation). A packet is
+// judged entirely by one Ruleset; nothing in it changes once published, except the
+// per-worker hit counters, which only their worker writes.
 #pragma once
 
 #include <array>
@@ -19,12 +20,12 @@
 #include "dataplane/acl_tables.h"
 #include "dataplane/endpoint_table.h"
 #include "dataplane/table_cache.h"
+#include "dataplane/verdict_table.h"
+#include "dataplane/hot/generation.h"
+#include "dataplane/hot/ports.h"
 #include "policy/compiled_policy.h"
-#include "policy/snapshot.h"
 
 namespace palisade::dataplane {
-
-using Mac = std::array<uint8_t, 6>;
 
 // A pod port and the pod the node file binds it to.
 struct PortBinding {
@@ -33,50 +34,11 @@ struct PortBinding {
   Mac mac{};        // the pod's MAC: the only source MAC the port accepts
 };
 
-// What a pod port accepts in this generation: its pod's MAC and addresses, nothing else.
-struct PodPortGuard {
-  static constexpr size_t kMaxAddresses = 4;  // per family; Kubernetes gives at most one each
-  bool bound = false;
-  Mac mac{};
-  uint8_t v4_count = 0, v6_count = 0;
-  std::array<rte_be32_t, kMaxAddresses> v4{};
-  std::array<std::array<uint8_t, 16>, kMaxAddresses> v6{};
-
-  // Inline: a pod port's every packet asks one of them.
-  bool owns_v4(const uint8_t* addr) const noexcept {
-    rte_be32_t a;
-    std::memcpy(&a, addr, 4);
-    for (uint8_t i = 0; i < v4_count; ++i) {
-      if (v4[i] == a) {
-        return true;
-      }
-    }
-    return false;
-  }
-  bool owns_v6(const uint8_t* addr) const noexcept {
-    uint64_t hi, lo;
-    std::memcpy(&hi, addr, 8);
-    std::memcpy(&lo, addr + 8, 8);
-    for (uint8_t i = 0; i < v6_count; ++i) {
-      uint64_t h, l;
-      std::memcpy(&h, v6[i].data(), 8);
-      std::memcpy(&l, v6[i].data() + 8, 8);
-      if (((h ^ hi) | (l ^ lo)) == 0) {
-        return true;
-      }
-    }
-    return false;
-  }
-};
-
-// Hits per verdict entry, one row per worker (only that worker writes it; readers load).
+// Judgements per verdict entry, one row per worker: the storage behind Generation::hits.
 class VerdictCounters {
  public:
   VerdictCounters(size_t workers, size_t verdicts) : verdicts_(verdicts), hits_(workers * verdicts) {}
-  void hit(uint32_t worker, uint32_t verdict) noexcept {
-    std::atomic_ref<uint64_t> c(hits_[worker * verdicts_ + verdict]);
-    c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  }
+  VerdictHits view() { return {hits_.data(), static_cast<uint32_t>(verdicts_)}; }
   uint64_t total(uint32_t verdict) const;
 
  private:
@@ -89,12 +51,15 @@ struct Ruleset {
   policy::CompiledPolicy policy;
   std::unique_ptr<AclTables> tables;
   std::unique_ptr<EndpointTable> endpoints;
+  std::unique_ptr<VerdictTable> verdict_table;
   std::array<PodPortGuard, RTE_MAX_ETHPORTS> guards{};
   std::vector<std::string> port_pods;  // by port id: the pod bound there, "" if none
   std::unique_ptr<VerdictCounters> counters;
-  // Pods named by a binding that the snapshot does not have (the port drops everything).
+  // Pods named by a binding that are no endpoint of this node in the compiled policy (the
+  // port drops everything).
   std::vector<std::string> missing_pods;
   TableBuild table_build;  // how the tables were made: in full, or as an overlay
+  Generation view;         // what workers read of all the above (dataplane/hot/generation.h)
 };
 
 struct RulesetOptions {
@@ -105,11 +70,11 @@ struct RulesetOptions {
   TableCache* tables = nullptr;
 };
 
-// Builds a generation from a compiled snapshot. Errors (a table over its limits) leave the
-// caller's current generation in force.
+// Builds a generation from a compiled policy; a bound pod's addresses are those the policy
+// binds to it. Errors (a table over its limits) leave the caller's current generation in
+// force.
 policy::Result<std::unique_ptr<Ruleset>> build_ruleset(uint64_t generation,
                                                        policy::CompiledPolicy&& compiled,
-                                                       const policy::Snapshot& snapshot,
                                                        const std::vector<PortBinding>& bindings,
                                                        const RulesetOptions& options);
 

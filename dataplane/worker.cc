@@ -1,11 +1,9 @@
 #include "dataplane/worker.h"
 
-#include <cstring>
-
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 
-#include "dataplane/worker_burst.h"
+#include "dataplane/hot/stages.h"
 
 namespace palisade::dataplane {
 
@@ -14,7 +12,17 @@ Worker::Worker(const WorkerSetup& setup)
       fragments_(std::make_unique<FragmentTable>(setup.ticks_per_second * 30)),
       flow_cache_(std::make_unique<FlowCache>()),
       time_exceeded_(setup.ticks_per_second),
-      burst_(std::make_unique<Packet[]>(kBurst)) {}
+      burst_(std::make_unique<Burst>()) {
+  context_.worker = setup.id;
+  context_.roles = setup.roles;
+  context_.conntrack = setup.conntrack;
+  context_.flow_cache = flow_cache_.get();
+  context_.fragments = fragments_.get();
+  context_.time_exceeded = &time_exceeded_;
+  context_.counters = &counters_;
+  context_.flow_log = setup.flow_log;
+  context_.rejudge_established = setup.rejudge_established;
+}
 
 Worker::~Worker() = default;
 
@@ -45,54 +53,31 @@ void Worker::poll() noexcept {
   }
 }
 
-void Worker::flush() noexcept {
-  for (uint16_t k = 0; k < tx_port_count_; ++k) {
-    const uint16_t port = tx_ports_[k];
-    const uint16_t n = tx_count_[port];
-    const uint16_t sent = rte_eth_tx_burst(port, static_cast<uint16_t>(setup_.id),
-                                           tx_[port].data(), n);
+void Worker::transmit() noexcept {
+  Burst& b = *burst_;
+  for (uint16_t k = 0; k < b.tx_port_count; ++k) {
+    const uint16_t port = b.tx_ports[k];
+    const uint16_t n = b.tx_count[port];
+    const uint16_t sent =
+        rte_eth_tx_burst(port, static_cast<uint16_t>(setup_.id), b.tx[port].data(), n);
     counters_.add(Counter::Tx, sent);
     counters_.add_port_tx(port, sent);
     for (uint16_t i = sent; i < n; ++i) {
-      drop(tx_[port][i], Drop::TxFull);
+      counters_.add(Drop::TxFull);
+      b.dropped[b.dropped_count++] = b.tx[port][i];
     }
-    tx_count_[port] = 0;
+    b.tx_count[port] = 0;
   }
-  tx_port_count_ = 0;
+  b.tx_port_count = 0;
 }
 
-void Worker::log_event(const Ruleset& rs, const Packet& p, uint16_t in_port) noexcept {
-  if (setup_.flow_log == nullptr) {
-    return;
-  }
-  FlowEvent& e = events_[event_count_++];  // at most one event per judged packet of the burst
-  e = FlowEvent{};
-  e.generation = rs.generation;
-  e.family = p.parsed.kind == L3Kind::Ipv4 ? 4 : 6;
-  e.proto = p.parsed.proto;
-  e.action = p.allowed ? FlowEvent::Action::Allowed
-                       : (p.match.index != kNoFlow ? FlowEvent::Action::Cut
-                                                   : FlowEvent::Action::Denied);
-  e.sport = p.c_sport;
-  e.dport = p.c_dport;
-  e.in_port = in_port;
-  e.out_port = p.dst_sets.port;
-  std::memcpy(e.src, p.c_src, 16);
-  std::memcpy(e.dst, p.c_dst, 16);
-  e.egress_verdict = p.egress.verdict;
-  e.ingress_verdict = p.ingress.verdict;
-  e.egress_judged = p.egress_judged;
-  e.ingress_judged = p.ingress_judged;
-  e.egress_allow = p.egress.allow;
-  e.ingress_allow = p.ingress.allow;
-}
-
-void Worker::flush_events() noexcept {
+void Worker::enqueue_events() noexcept {
+  Burst& b = *burst_;
   // One enqueue per burst: the ring's head and tail move once, not once per event.
-  const unsigned queued = rte_ring_sp_enqueue_burst_elem(setup_.flow_log, events_.data(),
-                                                         sizeof(FlowEvent), event_count_, nullptr);
-  counters_.add(Counter::FlowLogLost, event_count_ - queued);
-  event_count_ = 0;
+  const unsigned queued = rte_ring_sp_enqueue_burst_elem(setup_.flow_log, b.events.data(),
+                                                         sizeof(FlowEvent), b.event_count, nullptr);
+  counters_.add(Counter::FlowLogLost, b.event_count - queued);
+  b.event_count = 0;
 }
 
 void Worker::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint64_t now) noexcept {
@@ -103,36 +88,44 @@ void Worker::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint64_t now
   }
   counters_.add(Counter::Rx, n);
   counters_.add_port_rx(in_port, n);
+  Burst& b = *burst_;
   const Ruleset* rs = setup_.publisher->current();
   if (rs == nullptr) {  // not ready: nothing is forwarded before the first policy is in force
     for (uint16_t i = 0; i < n; ++i) {
-      drop(pkts[i], Drop::NotReady);
+      counters_.add(Drop::NotReady);
+      b.dropped[b.dropped_count++] = pkts[i];
     }
   } else {
-    Packet* burst = burst_.get();
-    uint8_t live[kBurst];
+    const Generation& g = rs->view;
+    b.in_port = in_port;
+    b.pod_port = setup_.roles->ports[in_port].pod;
+    b.now = now;
     for (uint16_t i = 0; i < n; ++i) {
-      burst[i].m = pkts[i];
-      live[i] = static_cast<uint8_t>(i);
+      b.packets[i].m = pkts[i];
+      b.live[i] = static_cast<uint8_t>(i);
     }
-    Tally tally;
-    uint32_t k = parse_and_guard(*rs, in_port, live, n, now, tally);
-    track(*rs, live, k, now, tally);
-    uint8_t judged[kBurst];
-    uint32_t n_judged = 0;
-    k = locate(*rs, setup_.roles->ports[in_port].pod, live, k, now, judged, n_judged);
-    if (n_judged != 0) {
-      k = judge(*rs, in_port, live, k, judged, n_judged, now, tally);
+    b.n_live = n;
+    b.n_judged = 0;
+    b.tally.fill(0);
+    stage::parse(b, g, context_);
+    stage::track(b, g, context_);
+    stage::locate(b, g, context_);
+    if (b.n_judged != 0) {
+      stage::classify(b, g);
+      stage::decide(b, g, context_);
     }
-    route(*rs, live, k, now);
+    stage::route(b, g, context_);
     for (size_t c = 0; c < kCounters; ++c) {
-      counters_.add(static_cast<Counter>(c), tally.counts[c]);
+      counters_.add(static_cast<Counter>(c), b.tally[c]);
+    }
+    if (b.event_count != 0) {
+      enqueue_events();
     }
   }
-  flush();
-  if (dropped_count_ != 0) {
-    rte_pktmbuf_free_bulk(dropped_.data(), dropped_count_);
-    dropped_count_ = 0;
+  transmit();
+  if (b.dropped_count != 0) {
+    rte_pktmbuf_free_bulk(b.dropped.data(), b.dropped_count);
+    b.dropped_count = 0;
   }
 }
 

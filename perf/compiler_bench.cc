@@ -21,6 +21,7 @@
 #include "dataplane/eal.h"
 #include "dataplane/endpoint_table.h"
 #include "dataplane/table_cache.h"
+#include "dataplane/verdict_table.h"
 #include "perf/cluster.h"
 #include "policy/compile_session.h"
 #include "policy/compiler.h"
@@ -207,6 +208,8 @@ void BM_classify(benchmark::State& state) {
     dataplane::fill_key(keys[i], 6, d.ingress_set, a.ip, d.ip, 40000, packets[i].dport);
   }
   const uint32_t cats = b.tables.num_categories();
+  const dataplane::VerdictTable verdicts(b.compiled);
+  const dataplane::TierWalk walk = verdicts.walk(cats);
   std::vector<uint32_t> results(burst * cats);
   std::vector<const uint8_t*> ptrs(burst);
   std::vector<const rte_be32_t*> addrs(burst);
@@ -229,7 +232,7 @@ void BM_classify(benchmark::State& state) {
     }
     b.tables.classify(4, ptrs.data(), results.data(), uint32_t(burst));
     for (size_t i = 0; i < burst; ++i) {
-      allowed += b.compiled.walk(sets[i].ingress, &results[i * cats]).allow;
+      allowed += dataplane::walk(walk, sets[i].ingress, &results[i * cats]).allow;
     }
   };
 
@@ -239,7 +242,7 @@ void BM_classify(benchmark::State& state) {
     for (size_t i = 0; i < burst; ++i) {
       addrs[i] = &packets[(at + i) % packets.size()].dst;
     }
-    endpoints->lookup_v4(addrs.data(), uint32_t(burst), sets.data());
+    dataplane::lookup_v4(endpoints->index(), addrs.data(), uint32_t(burst), sets.data());
     classify_stage();
     const uint64_t t1 = rte_rdtsc();
     // The classify stage alone: set ids already known (from the endpoint stage above).

@@ -179,7 +179,7 @@ std::unique_ptr<Env> make_env() {
   }
   const std::vector<dataplane::PortBinding> bindings = {{e->pod_a().id, "ns0/p0", kPodAMac},
                                                         {e->pod_b().id, "ns0/p1", kPodBMac}};
-  if (auto g = e->dp->publish(std::move(compiled).value(), *e->snap, bindings); !g) {
+  if (auto g = e->dp->publish(std::move(compiled).value(), bindings); !g) {
     e->error = g.error().to_string();
     return e;
   }

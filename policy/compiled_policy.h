@@ -5,7 +5,8 @@
 // Tiers map onto rte_acl categories: category 0 holds the exceptions that come before all
 // policy (a node's traffic to its own pods, failsafe ports of host endpoints), category
 // 1 + i the i-th tier in evaluation order that has policies. One classify call per packet
-// and direction then yields every tier's first match; walk() does the tier walk on them.
+// and direction then yields every tier's first match; the packet path walks the tiers on them
+// (dataplane/hot/tier_walk.h).
 #pragma once
 
 #include <cstdint>
@@ -74,14 +75,10 @@ struct CompiledPolicy {
   const std::vector<AclRule>& rules(uint8_t family) const { return family == 4 ? rules_v4 : rules_v6; }
   const EndpointBinding* binding(const IpAddr& ip) const;
 
-  struct Outcome {
-    bool allow = true;
-    uint32_t verdict = 0;  // the deciding entry; 0: the set's profile decided
-  };
-  // The tier walk over one classify result (num_categories values).
-  Outcome walk(uint32_t set_id, const uint32_t* results) const;
-  // How `by` names an outcome: TIER/POLICY, TIER/(end of tier), node, failsafe, profile.
-  std::string by_name(const Outcome& o) const;
+  // How `by` names the verdict entry that decided (0: the set's profile): TIER/POLICY,
+  // TIER/(end of tier), node, failsafe, profile. The tier walk itself is the packet path's
+  // (dataplane/hot/tier_walk.h).
+  std::string by_name(uint32_t verdict) const;
 };
 
 }  // namespace palisade::policy

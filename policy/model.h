@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "policy/ipproto.h"
 #include "policy/ip.h"
 #include "policy/labels.h"
 #include "policy/selector.h"
@@ -25,10 +26,6 @@ inline const char* direction_name(Direction d) {
 enum class Action : uint8_t { Allow, Deny, Pass, Log };
 const char* action_name(Action a);
 
-namespace ipproto {
-inline constexpr uint8_t kIcmp = 1, kTcp = 6, kUdp = 17, kIcmpV6 = 58, kSctp = 132,
-                         kUdpLite = 136;
-}
 // "TCP" → 6, "icmpv6" → 58, "47" → 47; nullopt if neither a known name nor 0..255.
 std::optional<uint8_t> parse_protocol(std::string_view text);
 std::string protocol_name(uint8_t proto);

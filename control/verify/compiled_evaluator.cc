@@ -9,12 +9,12 @@ using dataplane::AclKeyV6;
 using dataplane::fill_key;
 using policy::CompiledPolicy;
 
-CompiledPolicy::Outcome CompiledEvaluator::judge(uint32_t set, const policy::Flow& flow) const {
+dataplane::Outcome CompiledEvaluator::judge(uint32_t set, const policy::Flow& flow) const {
   const bool icmp = flow.protocol == policy::ipproto::kIcmp ||
                     flow.protocol == policy::ipproto::kIcmpV6;
   const uint16_t sport = icmp ? flow.icmp_type.value_or(0) : flow.src_port;
   const uint16_t dport = icmp ? flow.icmp_code.value_or(0) : flow.dst_port;
-  std::array<uint32_t, policy::kMaxCategories> results{};
+  std::array<uint32_t, dataplane::kMaxCategories> results{};
   if (flow.src.family == 4) {
     AclKeyV4 key;
     fill_key(key, flow.protocol, set, flow.src, flow.dst, sport, dport);
@@ -26,7 +26,7 @@ CompiledPolicy::Outcome CompiledEvaluator::judge(uint32_t set, const policy::Flo
     const uint8_t* keys[1] = {reinterpret_cast<const uint8_t*>(&key)};
     tables_.classify(6, keys, results.data(), 1);
   }
-  return policy_.walk(set, results.data());
+  return dataplane::walk(verdicts_.walk(tables_.num_categories()), set, results.data());
 }
 
 CompiledVerdict CompiledEvaluator::evaluate(const policy::Flow& flow) const {
@@ -35,7 +35,7 @@ CompiledVerdict CompiledEvaluator::evaluate(const policy::Flow& flow) const {
   const policy::EndpointBinding* dst = policy_.binding(flow.dst);
   if (src != nullptr) {
     v.egress = judge(src->egress_set, flow);
-    v.by = policy_.by_name(*v.egress);
+    v.by = policy_.by_name(v.egress->verdict);
     if (!v.egress->allow) {
       v.allow = false;
       return v;
@@ -43,7 +43,7 @@ CompiledVerdict CompiledEvaluator::evaluate(const policy::Flow& flow) const {
   }
   if (dst != nullptr) {
     v.ingress = judge(dst->ingress_set, flow);
-    v.by = policy_.by_name(*v.ingress);
+    v.by = policy_.by_name(v.ingress->verdict);
     v.allow = v.ingress->allow;
   }
   return v;

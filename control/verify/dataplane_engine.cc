@@ -155,7 +155,7 @@ class DataplaneEngine final : public VerdictEngine {
     if (!compiled) {
       return compiled.error();
     }
-    if (auto g = dp_->publish(std::move(compiled).value(), *snap_, bindings_); !g) {
+    if (auto g = dp_->publish(std::move(compiled).value(), bindings_); !g) {
       return g.error();
     }
     fqdn_published_ = fqdn.has_value();

@@ -340,7 +340,7 @@ class Rig {
       ADD_FAILURE() << "compile: " << compiled.error().to_string();
       return false;
     }
-    policy::Result<uint64_t> g = dp_->publish(std::move(compiled).value(), *snap, bindings_);
+    policy::Result<uint64_t> g = dp_->publish(std::move(compiled).value(), bindings_);
     if (!g) {
       ADD_FAILURE() << "publish: " << g.error().to_string();
       return false;

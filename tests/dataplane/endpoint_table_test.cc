@@ -54,13 +54,13 @@ TEST_F(EndpointTableTest, BulkLookupsAnswerEachAddress) {
   std::memcpy(&raw[2], b.bytes.data(), 4);
   const rte_be32_t* addrs[3] = {&raw[0], &raw[1], &raw[2]};
   EndpointSets out[3];
-  t->lookup_v4(addrs, 3, out);
+  lookup_v4(t->index(), addrs, 3, out);
   EXPECT_EQ(out[0].ingress, 2u);
   EXPECT_EQ(out[1].ingress, 0u);
   EXPECT_EQ(out[2].egress, 3u);
   const IpAddr v6 = *IpAddr::parse("fd00::1");
   const uint8_t* v6addrs[1] = {v6.bytes.data()};
-  t->lookup_v6(v6addrs, 1, out);
+  lookup_v6(t->index(), v6addrs, 1, out);
   EXPECT_EQ(out[0].egress, 1u);
 }
 

@@ -1,6 +1,7 @@
 // TableCache and the overlay tables under it: what is reused, what is built, when a full
 // build replaces the base, and that each generation's tables answer for its own policy.
 #include "dataplane/table_cache.h"
+#include "dataplane/verdict_table.h"
 
 #include <gtest/gtest.h>
 
@@ -67,7 +68,7 @@ bool allows(const CompiledPolicy& p, const AclTables& t, const char* pod, uint16
   const uint8_t* keys[1] = {reinterpret_cast<const uint8_t*>(&key)};
   std::vector<uint32_t> results(t.num_categories());
   t.classify(4, keys, results.data(), 1);
-  return p.walk(b->ingress_set, results.data()).allow;
+  return walk(VerdictTable(p).walk(t.num_categories()), b->ingress_set, results.data()).allow;
 }
 
 TEST_F(TableCacheTest, FirstBuildIsFullAndAnUnchangedPolicyReusesEverySet) {
@@ -114,7 +115,7 @@ TEST_F(TableCacheTest, OnlyTheChangedSetGoesToTheOverlay) {
   EXPECT_FALSE(allows(changed, *t2, "10.0.0.1", 80));
   EXPECT_TRUE(allows(changed, *t2, "10.0.0.2", 443));
   // The verdict of the overlay's rule still names its policy.
-  EXPECT_EQ(changed.by_name({true, changed.rules_v4[changed.rules_v4.size() - 2].verdict}),
+  EXPECT_EQ(changed.by_name(changed.rules_v4[changed.rules_v4.size() - 2].verdict),
             "default/ns/allow-a");
   // The previous generation's tables are untouched.
   EXPECT_TRUE(allows(base, *t1, "10.0.0.1", 80));
@@ -139,11 +140,14 @@ TEST_F(TableCacheTest, ABurstSplitAcrossBaseAndOverlayKeepsEachKeysResults) {
   }
   std::vector<uint32_t> results(keys.size() * t->num_categories());
   t->classify(4, ptrs.data(), results.data(), static_cast<uint32_t>(keys.size()));
+  const VerdictTable verdicts(changed);
   for (size_t i = 0; i < keys.size(); ++i) {
     const bool a = i % 3 == 0;
     const bool want = a || i % 2 == 1;
     const uint32_t set = a ? 5 : 4;
-    EXPECT_EQ(changed.walk(set, &results[i * t->num_categories()]).allow, want) << "key " << i;
+    EXPECT_EQ(walk(verdicts.walk(t->num_categories()), set, &results[i * t->num_categories()]).allow,
+              want)
+        << "key " << i;
   }
 }
 

@@ -130,8 +130,8 @@ Answer compiled_answer(const policy::CompiledPolicy& compiled, const AclTables& 
   Answer a;
   a.allow = v.allow;
   a.by = v.by;  // "" when neither address is bound to an endpoint compiled here
-  a.detail = "egress: " + (v.egress ? compiled.by_name(*v.egress) : std::string("-")) +
-             "; ingress: " + (v.ingress ? compiled.by_name(*v.ingress) : std::string("-"));
+  a.detail = "egress: " + (v.egress ? compiled.by_name(v.egress->verdict) : std::string("-")) +
+             "; ingress: " + (v.ingress ? compiled.by_name(v.ingress->verdict) : std::string("-"));
   return a;
 }
 

@@ -1,4 +1,4 @@
-#include "dataplane/acl_key.h"
+#include "dataplane/acl_fields.h"
 
 namespace palisade::dataplane {
 

@@ -1,16 +1,19 @@
-// Stage 1 of Worker::process: parse, answer ARP and NDP for the gateway, guard pod ports
-// (anti-spoofing), and build the conntrack key.
+// stage::parse: parse and check each frame; answer ARP and NDP for the gateway; guard pod
+// ports (a pod sends only from its own MAC and addresses); turn away what the routed model
+// never forwards and what would outlive its TTL; build the conntrack key.
 #include <cstring>
+#include <optional>
 
 #include <rte_ether.h>
 #include <rte_mbuf.h>
 
+#include "dataplane/hot/flow_key.h"
 #include "dataplane/hot/neighbor.h"
 #include "dataplane/hot/parse.h"
+#include "dataplane/hot/stages.h"
 #include "dataplane/hot/time_exceeded.h"
-#include "dataplane/worker_burst.h"
 
-namespace palisade::dataplane {
+namespace palisade::dataplane::stage {
 
 namespace {
 
@@ -58,7 +61,7 @@ void make_key(const ParsedPacket& p, uint8_t proto, const uint8_t* src, const ui
   FlowKeyWords k;
   address_words(v4, src, k.w[0], k.w[1]);
   address_words(v4, dst, k.w[2], k.w[3]);
-  if (is_icmp(proto)) {
+  if (ipproto::is_icmp(proto)) {
     sport = dport = 0;
   }
   k.w[4] = uint64_t{sport} | uint64_t{dport} << 16 | uint64_t{v4 ? 4u : 6u} << 32 |
@@ -75,39 +78,43 @@ void key_of(const ParsedPacket& p, FlowKey& out) {
   }
 }
 
+// The frame now holds an answer of `len` bytes for the port it came from.
+void answer(Burst& b, PacketState& p, uint32_t len) {
+  rte_pktmbuf_data_len(p.m) = static_cast<uint16_t>(len);
+  rte_pktmbuf_pkt_len(p.m) = len;
+  b.send(b.in_port, p);
+}
+
 }  // namespace
 
-// 1. Parse, answer the neighbour protocols, guard the pod port; build the conntrack key.
-uint32_t Worker::parse_and_guard(const Ruleset& rs, uint16_t in_port, uint8_t* live, uint32_t n,
-                                 uint64_t now, Tally& tally) noexcept {
-  const PortRoles& roles = *setup_.roles;
-  const bool pod_port = roles.ports[in_port].pod;
-  const PodPortGuard& guard = rs.guards[in_port];
-  Packet* burst = burst_.get();
+void parse(Burst& b, const Generation& g, const BurstContext& ctx) noexcept {
+  const PortRoles& roles = *ctx.roles;
+  const bool pod_port = b.pod_port;
+  const PodPortGuard& guard = g.guards[b.in_port];
   uint32_t kept = 0;
-  for (uint32_t j = 0; j < n; ++j) {
-    Packet& p = burst[live[j]];
+  for (uint32_t j = 0; j < b.n_live; ++j) {
+    PacketState& p = b.packets[b.live[j]];
     uint8_t* frame = rte_pktmbuf_mtod(p.m, uint8_t*);
     const uint32_t len = rte_pktmbuf_data_len(p.m);  // the first segment's bytes
     if (std::optional<Drop> bad = parse_packet(frame, len, rte_pktmbuf_pkt_len(p.m), p.parsed)) {
-      drop(p.m, *bad);
+      b.drop(ctx, p, *bad);
       continue;
     }
     const ParsedPacket& pp = p.parsed;
     if (pod_port && pp.vlan != 0) {
-      drop(p.m, Drop::TaggedOnPodPort);
+      b.drop(ctx, p, Drop::TaggedOnPodPort);
       continue;
     }
     if (pp.kind == L3Kind::Arp) {
       if (pod_port && answer_arp(frame, len, roles.gateway_mac.data())) {
-        tally.add(Counter::ArpReplies);
-        send(in_port, p.m);
+        b.count(Counter::ArpReplies);
+        b.send(b.in_port, p);
       } else {
-        drop(p.m, Drop::NotForwarded);
+        b.drop(ctx, p, Drop::NotForwarded);
       }
       continue;
     }
-    if (pp.proto == kIcmpV6 && pp.l4_offset != 0 && pp.sport >= 133 && pp.sport <= 137) {
+    if (pp.proto == ipproto::kIcmpV6 && pp.l4_offset != 0 && pp.sport >= 133 && pp.sport <= 137) {
       const uint32_t room = rte_pktmbuf_tailroom(p.m) + len;
       // The answer is written over the solicitation, in its one segment.
       const uint32_t out = pod_port && pp.sport == kNeighborSolicitation && p.m->nb_segs == 1
@@ -116,28 +123,26 @@ uint32_t Worker::parse_and_guard(const Ruleset& rs, uint16_t in_port, uint8_t* l
                                                               roles.gateway_ipv6.data())
                                : 0;
       if (out != 0) {
-        rte_pktmbuf_data_len(p.m) = static_cast<uint16_t>(out);
-        rte_pktmbuf_pkt_len(p.m) = out;
-        tally.add(Counter::NdReplies);
-        send(in_port, p.m);
+        b.count(Counter::NdReplies);
+        answer(b, p, out);
       } else {
-        drop(p.m, Drop::NotForwarded);
+        b.drop(ctx, p, Drop::NotForwarded);
       }
       continue;
     }
     if (not_routable(pp)) {
-      drop(p.m, Drop::NotForwarded);
+      b.drop(ctx, p, Drop::NotForwarded);
       continue;
     }
     if (pod_port) {
       if (!guard.bound) {
-        drop(p.m, Drop::UnboundPort);
+        b.drop(ctx, p, Drop::UnboundPort);
         continue;
       }
       const auto* eth = reinterpret_cast<const rte_ether_hdr*>(frame);
       const bool owns = pp.kind == L3Kind::Ipv4 ? guard.owns_v4(pp.src) : guard.owns_v6(pp.src);
       if (!same_mac(eth->src_addr.addr_bytes, guard.mac.data()) || !owns) {
-        drop(p.m, Drop::SpoofedSource);
+        b.drop(ctx, p, Drop::SpoofedSource);
         continue;
       }
     }
@@ -145,30 +150,28 @@ uint32_t Worker::parse_and_guard(const Ruleset& rs, uint16_t in_port, uint8_t* l
     // error goes to a forged source. A pod is told (the first hop of its traceroute).
     if (__builtin_expect(pp.ttl <= 1, 0)) {
       const uint32_t out =
-          pod_port && p.m->nb_segs == 1 && time_exceeded_.take(now)
+          pod_port && p.m->nb_segs == 1 && ctx.time_exceeded->take(b.now)
               ? make_time_exceeded(frame, len, rte_pktmbuf_tailroom(p.m) + len, pp,
                                    roles.gateway_mac.data(), roles.gateway_ipv4.data(),
                                    roles.gateway_ipv6.data())
               : 0;
       if (out == 0) {
-        drop(p.m, Drop::TtlExceeded);
+        b.drop(ctx, p, Drop::TtlExceeded);
         continue;
       }
       // The packet is still counted as dropped for its TTL; its mbuf carries the error.
-      counters_.add(Drop::TtlExceeded);
-      rte_pktmbuf_data_len(p.m) = static_cast<uint16_t>(out);
-      rte_pktmbuf_pkt_len(p.m) = out;
-      tally.add(Counter::TimeExceededSent);
-      send(in_port, p.m);
+      ctx.counters->add(Drop::TtlExceeded);
+      b.count(Counter::TimeExceededSent);
+      answer(b, p, out);
       continue;
     }
     key_of(pp, p.key);
     // The flow cache's set now, so that its line arrives while the rest of the burst parses.
     p.cache_hash = FlowCache::hash(p.key);
-    flow_cache_->prefetch(p.cache_hash);
-    live[kept++] = live[j];
+    ctx.flow_cache->prefetch(p.cache_hash);
+    b.live[kept++] = b.live[j];
   }
-  return kept;
+  b.n_live = kept;
 }
 
-}  // namespace palisade::dataplane
+}  // namespace palisade::dataplane::stage

@@ -1,5 +1,5 @@
 // FlowEvent: what a worker records when it judges a connection's first packet (or cuts an
-// established one): a fixed-size record pushed onto the worker's own single-producer ring,
+// established one, or cannot carry one that policy allowed): a fixed-size record pushed onto the worker's own single-producer ring,
 // drained by the control thread for flow logs, `palisadectl flows` and the main job's
 // per-flow report. A full ring loses the event, never the packet, and counts the loss.
 #pragma once
