@@ -9,6 +9,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "dataplane/hot/burst.h"
 #include "policy/yaml_reader.h"
 
 namespace palisade::control {
@@ -24,9 +25,9 @@ namespace {
 
 // Limits. Each sits here because the parser is where a bad value can still name its line.
 //
-// Workers receive and send bursts of 32 packets (dataplane/worker.h, kBurst): a ring shorter
-// than one burst cannot take one.
-constexpr uint32_t kBurst = 32;
+// Workers receive and send bursts of kBurst packets: a ring shorter than one burst cannot
+// take one.
+using dataplane::kBurst;
 constexpr int64_t kMinDescriptors = kBurst;
 // Ring sizes are uint16_t in rte_eth_{rx,tx}_queue_setup: 32768 is the largest power of two
 // that fits, and more than common NICs accept.
@@ -154,15 +155,15 @@ uint32_t read_u32(const YamlReader& r, int64_t min, int64_t max) {
   return static_cast<uint32_t>(r.integer(min, max));
 }
 
-MacAddress read_mac(const YamlReader& r) {
+dataplane::Mac read_mac(const YamlReader& r) {
   std::string text = r.str();
-  std::optional<MacAddress> mac = parse_mac(text);
+  std::optional<dataplane::Mac> mac = parse_mac(text);
   if (!mac) {
     r.fail(quote(text) +
            " is not a MAC address (six hex bytes separated by colons, as "
            "02:00:00:00:00:01)");
   }
-  if (*mac == MacAddress{}) {
+  if (*mac == dataplane::Mac{}) {
     r.fail(quote(text) + " is the zero address");
   }
   if (((*mac)[0] & 1) != 0) {
@@ -451,13 +452,20 @@ WorkerConfig read_worker(const YamlReader& r, const EalConfig& eal,
   return w;
 }
 
-bool polls(const WorkerConfig& w, const PortConfig& port) {
-  return w.ports.empty() || std::ranges::find(w.ports, port.name) != w.ports.end();
+std::vector<std::vector<std::string>> worker_port_names(const NodeConfig& c) {
+  std::vector<std::vector<std::string>> out;
+  for (const WorkerConfig& w : c.workers) {
+    out.push_back(w.ports);
+  }
+  return out;
 }
 
-size_t poller_count(const NodeConfig& c, const PortConfig& port) {
-  return static_cast<size_t>(
-      std::ranges::count_if(c.workers, [&](const WorkerConfig& w) { return polls(w, port); }));
+std::vector<std::string> port_names(const NodeConfig& c) {
+  std::vector<std::string> out;
+  for (const PortConfig& p : c.ports) {
+    out.push_back(p.name);
+  }
+  return out;
 }
 
 // Checks that need the whole file: queues, that every port and lcore is used, mbufs.
@@ -465,9 +473,10 @@ void check_together(NodeConfig& c, const YamlReader& root,
                     const std::vector<YamlReader>& port_nodes,
                     const std::vector<PortRead>& port_reads,
                     const std::vector<YamlReader>& lcore_items) {
+  const std::vector<size_t> poller_count = dataplane::poller_counts(worker_port_names(c), port_names(c));
   for (size_t i = 0; i < c.ports.size(); ++i) {
     PortConfig& port = c.ports[i];
-    size_t pollers = poller_count(c, port);
+    const size_t pollers = poller_count[i];
     if (pollers == 0) {
       port_nodes[i].fail("port " + quote(port.name) +
                          " is polled by no worker (name it in a worker's ports, or leave a "
@@ -728,30 +737,8 @@ Result<NodeConfig> load_node_config(const std::string& path) {
   return parse_node_config(text.str(), path);
 }
 
-std::vector<PolledQueue> polled_queues(const NodeConfig& config, size_t worker) {
-  std::vector<PolledQueue> out;
-  const WorkerConfig& w = config.workers.at(worker);
-  auto add = [&](size_t port) {
-    uint16_t rank = 0;
-    for (size_t i = 0; i < worker; ++i) {
-      rank += polls(config.workers[i], config.ports[port]) ? 1 : 0;
-    }
-    out.push_back({port, rank});
-  };
-  if (w.ports.empty()) {
-    for (size_t p = 0; p < config.ports.size(); ++p) {
-      add(p);
-    }
-    return out;
-  }
-  for (const std::string& name : w.ports) {
-    for (size_t p = 0; p < config.ports.size(); ++p) {
-      if (config.ports[p].name == name) {
-        add(p);
-      }
-    }
-  }
-  return out;
+std::vector<dataplane::PolledQueue> polled_queues(const NodeConfig& config, size_t worker) {
+  return dataplane::polled_queues(worker_port_names(config), port_names(config), worker);
 }
 
 std::vector<std::string> eal_arguments(const NodeConfig& config) {
@@ -790,7 +777,7 @@ std::string describe_plan(const NodeConfig& c) {
   for (size_t w = 0; w < c.workers.size(); ++w) {
     out << "  worker " << w << " on lcore " << c.workers[w].lcore << ": polls";
     const char* separator = " ";
-    for (const PolledQueue& q : polled_queues(c, w)) {
+    for (const dataplane::PolledQueue& q : polled_queues(c, w)) {
       out << separator << c.ports[q.port].name << " rx queue " << q.queue;
       separator = ", ";
     }
@@ -834,18 +821,18 @@ std::string device_name(const std::string& devargs) {
   return devargs.substr(0, devargs.find(','));
 }
 
-std::string format_mac(const MacAddress& mac) {
+std::string format_mac(const dataplane::Mac& mac) {
   char buf[18];
   std::snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
                 mac[4], mac[5]);
   return buf;
 }
 
-std::optional<MacAddress> parse_mac(const std::string& text) {
+std::optional<dataplane::Mac> parse_mac(const std::string& text) {
   if (text.size() != 17) {
     return std::nullopt;
   }
-  MacAddress mac{};
+  dataplane::Mac mac{};
   for (size_t i = 0; i < 6; ++i) {
     const char* p = text.data() + i * 3;
     if (!is_hex(p[0]) || !is_hex(p[1]) || (i < 5 && p[2] != ':')) {

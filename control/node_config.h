@@ -13,12 +13,12 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/hot/ports.h"
+#include "dataplane/queue_plan.h"
 #include "policy/error.h"
 #include "policy/ip.h"
 
 namespace palisade::control {
-
-using MacAddress = std::array<uint8_t, 6>;
 
 struct EalConfig {
   std::vector<uint32_t> lcores;   // every lcore the process uses, main lcore included
@@ -47,10 +47,10 @@ struct PortConfig {
   // Pod ports: the pod's MAC, required (anti-spoofing: frames from any other source MAC are
   // dropped; nothing is learned from traffic). Always set on a pod port that the parser
   // returned, never on the uplink.
-  std::optional<MacAddress> mac;
+  std::optional<dataplane::Mac> mac;
   // The uplink: the next hop's MAC (the router or the peer node) for routed traffic.
   // Required on the uplink (nothing resolves it at run time), never set on a pod port.
-  std::optional<MacAddress> next_hop_mac;
+  std::optional<dataplane::Mac> next_hop_mac;
   // After parsing: rx_queues = the number of workers polling the port (worker r among them
   // polls queue r; see polled_queues); tx_queues = the number of workers, since every worker
   // may send to every port, on its own queue (its index in NodeConfig::workers).
@@ -65,7 +65,7 @@ struct GatewayConfig {
   // (Calico's routed model uses 169.254.1.1 and fe80::1 on every workload interface).
   policy::IpAddr ipv4{4, {169, 254, 1, 1}};
   policy::IpAddr ipv6{6, {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}};  // fe80::1
-  MacAddress mac{0xee, 0xee, 0xee, 0xee, 0xee, 0xee};  // as Calico
+  dataplane::Mac mac{0xee, 0xee, 0xee, 0xee, 0xee, 0xee};  // as Calico
 };
 
 enum class PolicySourceKind : uint8_t { Directory, Kubernetes };
@@ -126,11 +126,7 @@ std::string describe_plan(const NodeConfig& config);
 // What worker `worker` (an index in config.workers) receives from: (index in config.ports,
 // rx queue) pairs, in the order of its `ports` list (of config.ports when that is empty). Its
 // queue on a port is its rank, in file order, among the workers that poll that port.
-struct PolledQueue {
-  size_t port = 0;
-  uint16_t queue = 0;
-};
-std::vector<PolledQueue> polled_queues(const NodeConfig& config, size_t worker);
+std::vector<dataplane::PolledQueue> polled_queues(const NodeConfig& config, size_t worker);
 
 // The arguments for rte_eal_init after the program name: -l, --main-lcore, -m, --no-huge,
 // --file-prefix, one -a per PCI port and one --vdev per virtual port (--no-pci when no port
@@ -142,7 +138,7 @@ std::vector<std::string> eal_arguments(const NodeConfig& config);
 std::string device_name(const std::string& devargs);
 
 // "02:00:00:00:00:01": six two-digit hex bytes separated by colons (either case in; lower out).
-std::string format_mac(const MacAddress& mac);
-std::optional<MacAddress> parse_mac(const std::string& text);
+std::string format_mac(const dataplane::Mac& mac);
+std::optional<dataplane::Mac> parse_mac(const std::string& text);
 
 }  // namespace palisade::control

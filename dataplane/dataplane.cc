@@ -1,5 +1,7 @@
 #include "dataplane/dataplane.h"
 
+#include "dataplane/queue_plan.h"
+
 #include <unistd.h>
 
 #include <cstdlib>
@@ -64,17 +66,17 @@ policy::Result<std::unique_ptr<Dataplane>> Dataplane::start(const DataplaneConfi
   dp->roles_.gateway_ipv6 = config.gateway_ipv6;
   dp->roles_.gateway_ipv4 = config.gateway_ipv4;
 
-  // Which worker polls which port, and with which rx queue (its rank among the pollers).
-  std::map<std::string, std::vector<uint32_t>> pollers;
+  // Which worker polls which port, and with which rx queue (dataplane/queue_plan.h).
+  std::vector<std::vector<std::string>> worker_ports;
   for (uint32_t w = 0; w < workers; ++w) {
-    for (const DataplaneConfig::Port& port : config.ports) {
-      const auto& named = config.workers[w].ports;
-      if (named.empty() || std::find(named.begin(), named.end(), port.name) != named.end()) {
-        pollers[port.name].push_back(w);
-      }
-    }
+    worker_ports.push_back(config.workers[w].ports);
   }
-  std::vector<std::vector<PortQueue>> rx(workers);
+  std::vector<std::string> port_names;
+  for (const DataplaneConfig::Port& port : config.ports) {
+    port_names.push_back(port.name);
+  }
+  const std::vector<size_t> pollers = poller_counts(worker_ports, port_names);
+  size_t port_index = 0;
   for (const DataplaneConfig::Port& port : config.ports) {
     uint16_t id = 0;
     if (rte_eth_dev_get_port_by_name(port.device.c_str(), &id) != 0) {
@@ -82,7 +84,7 @@ policy::Result<std::unique_ptr<Dataplane>> Dataplane::start(const DataplaneConfi
                            "no DPDK port named \"" + port.device + "\" (is its devargs right?)"};
     }
     dp->port_ids_.emplace_back(port.name, id);
-    const auto rx_queues = static_cast<uint16_t>(std::max<size_t>(pollers[port.name].size(), 1));
+    const auto rx_queues = static_cast<uint16_t>(std::max<size_t>(pollers[port_index++], 1));
     rte_eth_conf conf{};
     // Frames larger than one mbuf arrive and leave as chains where the device can do it
     // (jumbo frames, vhost-user mergeable buffers); the worker parses a chain's headers in
@@ -131,9 +133,11 @@ policy::Result<std::unique_ptr<Dataplane>> Dataplane::start(const DataplaneConfi
     if (!port.pod) {
       dp->roles_.uplink = id;
     }
-    const std::vector<uint32_t>& who = pollers[port.name];
-    for (uint16_t q = 0; q < who.size(); ++q) {
-      rx[who[q]].push_back({id, q});
+  }
+  std::vector<std::vector<PortQueue>> rx(workers);
+  for (uint32_t w = 0; w < workers; ++w) {
+    for (const PolledQueue& q : polled_queues(worker_ports, port_names, w)) {
+      rx[w].push_back({dp->port_ids_[q.port].second, q.queue});
     }
   }
 

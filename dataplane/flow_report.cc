@@ -4,6 +4,7 @@
 
 #include "policy/ip.h"
 #include "policy/model.h"
+#include "policy/ipproto.h"
 
 namespace palisade::dataplane {
 
@@ -57,7 +58,7 @@ std::string describe_flow_event(const dataplane::FlowEvent& e, const dataplane::
     case A::Dropped: s = "DROP "; break;
   }
   s += " gen " + std::to_string(e.generation) + " " + proto_name(e.proto) + " ";
-  const bool icmp = e.proto == 1 || e.proto == 58;
+  const bool icmp = policy::ipproto::is_icmp(e.proto);
   s += endpoint(address(e.family, e.src), e.proto, e.sport, rs) + " -> " +
        endpoint(address(e.family, e.dst), e.proto, e.dport, rs);
   if (icmp) {

@@ -16,12 +16,8 @@ std::string lower(std::string s) {
   return s;
 }
 
-bool has_ports(uint8_t proto) {
-  return proto == ipproto::kTcp || proto == ipproto::kUdp || proto == ipproto::kSctp ||
-         proto == ipproto::kUdpLite;
-}
-
-bool is_icmp(uint8_t proto) { return proto == ipproto::kIcmp || proto == ipproto::kIcmpV6; }
+using ipproto::has_ports;
+using ipproto::is_icmp;
 
 // Everything a rule needs to know about the flow and who is judging it.
 struct MatchContext {

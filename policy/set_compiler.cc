@@ -6,10 +6,7 @@ namespace palisade::policy {
 
 namespace {
 
-bool is_ported(uint8_t p) {
-  return p == ipproto::kTcp || p == ipproto::kUdp || p == ipproto::kSctp || p == ipproto::kUdpLite;
-}
-bool is_icmp(uint8_t p) { return p == ipproto::kIcmp || p == ipproto::kIcmpV6; }
+using ipproto::is_icmp;
 
 }  // namespace
 
@@ -243,13 +240,13 @@ void SetCompiler::lower_rule(uint8_t category, int32_t priority, uint32_t verdic
     uint32_t p = range.first;
     while (p <= range.last) {
       const auto proto = static_cast<uint8_t>(p);
-      if (is_ported(proto) || is_icmp(proto)) {
+      if (ipproto::has_ports(proto) || is_icmp(proto)) {
         lower_for_protocol(category, priority, verdict, rule, judged, proto, proto);
         ++p;
         continue;
       }
       uint32_t last = p;
-      while (last + 1 <= range.last && !is_ported(static_cast<uint8_t>(last + 1)) &&
+      while (last + 1 <= range.last && !ipproto::has_ports(static_cast<uint8_t>(last + 1)) &&
              !is_icmp(static_cast<uint8_t>(last + 1))) {
         ++last;
       }
@@ -263,7 +260,7 @@ void SetCompiler::lower_rule(uint8_t category, int32_t priority, uint32_t verdic
 void SetCompiler::lower_for_protocol(uint8_t category, int32_t priority, uint32_t verdict,
                                      const Rule& rule, const Endpoint& judged, uint8_t first,
                                      uint8_t last) {
-  const bool ported = first == last && is_ported(first);
+  const bool ported = first == last && ipproto::has_ports(first);
   const bool icmp = first == last && is_icmp(first);
   if (rule.icmp && !icmp) {
     return;

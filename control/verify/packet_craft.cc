@@ -60,7 +60,7 @@ void check_family(const IpAddr& src, const IpAddr& dst, int want = 0) {
   }
 }
 
-bool is_icmp(uint8_t proto) { return proto == ipproto::kIcmp || proto == ipproto::kIcmpV6; }
+using policy::ipproto::is_icmp;
 
 // Deterministic payload bytes, different at each offset, so a misplaced byte shows.
 Bytes pattern(size_t n) {

@@ -21,12 +21,13 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/hot/ports.h"
 #include "policy/evaluator.h"
 #include "policy/ip.h"
 
 namespace palisade::control {
 
-using Mac = std::array<uint8_t, 6>;  // the same alias as dataplane/ruleset.h
+using dataplane::Mac;
 using Frame = std::vector<uint8_t>;
 
 inline constexpr uint8_t kTcpFlagFin = 0x01, kTcpFlagSyn = 0x02, kTcpFlagRst = 0x04,

@@ -7,6 +7,8 @@
 
 #include <cstdint>
 
+#include "policy/ipproto.h"
+
 namespace palisade::dataplane {
 
 // [p, p + n) added to `sum` (an odd last byte is the high byte of a word).
@@ -31,7 +33,7 @@ inline uint16_t fold(uint32_t sum) noexcept {
 // header at ip (source, destination, upper-layer length, next header 58), then the message.
 // A message whose checksum field is right sums to 0xffff.
 inline uint16_t icmpv6_sum(const uint8_t* ip, const uint8_t* icmp, uint32_t icmp_len) noexcept {
-  constexpr uint8_t kIcmpV6 = 58;
+  using policy::ipproto::kIcmpV6;
   uint32_t sum = ones_sum(ip + 8, 32, 0);
   sum += icmp_len >> 16;
   sum += icmp_len & 0xffff;

@@ -1,4 +1,5 @@
 #include "dataplane/hot/conntrack.h"
+#include "policy/ipproto.h"
 
 #include <algorithm>
 #include <cstring>
@@ -12,7 +13,7 @@ namespace palisade::dataplane {
 
 namespace {
 
-constexpr uint8_t kTcp = 6;
+using policy::ipproto::kTcp;
 constexpr uint8_t kTcpFin = 0x01, kTcpSyn = 0x02, kTcpRst = 0x04, kTcpAck = 0x10;
 
 // A slot's header word: the state in the low kKindBits, the key's signature above them.

@@ -59,6 +59,7 @@
 #include <optional>
 
 #include "dataplane/hot/flow_key.h"
+#include "policy/ipproto.h"
 
 namespace palisade::dataplane {
 
@@ -363,7 +364,8 @@ inline FlowMatch Conntrack::check(uint32_t index, uint32_t probe_word, bool key_
 // Inline: every established packet calls it, and it usually writes nothing (last_seen is
 // fresh, the TCP state stays).
 inline void Conntrack::seen(uint32_t index, FlowDir dir, uint8_t tcp_flags, uint64_t now) noexcept {
-  constexpr uint8_t kTcp = 6, kTcpFin = 0x01, kTcpRst = 0x04;
+  using policy::ipproto::kTcp;
+  constexpr uint8_t kTcpFin = 0x01, kTcpRst = 0x04;
   FlowEntry& e = entries_[index];
   std::atomic_ref<uint64_t> last(e.last_seen_);
   const uint64_t before = last.load(std::memory_order_relaxed);

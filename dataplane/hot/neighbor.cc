@@ -3,13 +3,14 @@
 #include <cstring>
 
 #include "dataplane/hot/checksum.h"
+#include "policy/ipproto.h"
 
 namespace palisade::dataplane {
 
 namespace {
 
 constexpr uint16_t kEtherIpv6 = 0x86DD, kEtherArp = 0x0806;
-constexpr uint8_t kIcmpV6 = 58;
+using policy::ipproto::kIcmpV6;
 constexpr uint8_t kNeighborSolicitation = 135, kNeighborAdvertisement = 136;
 constexpr uint8_t kSourceLinkLayer = 1, kTargetLinkLayer = 2;
 constexpr uint8_t kFlagRouter = 0x80, kFlagSolicited = 0x40, kFlagOverride = 0x20;

@@ -1,4 +1,5 @@
 #include "dataplane/hot/parse.h"
+#include "policy/ipproto.h"
 
 #include <bit>
 #include <cstddef>
@@ -13,7 +14,7 @@ namespace {
 
 constexpr uint16_t kEtherIpv4 = 0x0800, kEtherIpv6 = 0x86DD, kEtherArp = 0x0806,
                    kEtherVlan = 0x8100, kEtherQinQ = 0x88A8;
-constexpr uint8_t kTcp = 6, kUdp = 17, kSctp = 132, kIcmp = 1, kIcmpV6 = 58, kUdpLite = 136;
+using namespace policy::ipproto;  // kTcp, kUdp, kSctp, kIcmp, kIcmpV6, kUdpLite
 constexpr uint8_t kHopByHop = 0, kRouting = 43, kFragment = 44, kAuthentication = 51,
                   kDestinationOptions = 60;
 constexpr uint8_t kTcpFin = 0x01, kTcpSyn = 0x02, kTcpRst = 0x04;

@@ -4,13 +4,15 @@
 #include <cstring>
 
 #include "dataplane/hot/checksum.h"
+#include "policy/ipproto.h"
 
 namespace palisade::dataplane {
 
 namespace {
 
 constexpr uint32_t kEth = 14, kIcmpHeader = 8, kErrorTtl = 64;
-constexpr uint8_t kIcmp = 1, kIcmpV6 = 58;
+using policy::ipproto::kIcmp;
+using policy::ipproto::kIcmpV6;
 constexpr uint8_t kTimeExceededV4 = 11, kTimeExceededV6 = 3;
 constexpr uint32_t kIpv6MinMtu = 1280;
 

@@ -93,7 +93,7 @@ void expect_error(const std::string& text, const std::string& field, std::string
   EXPECT_EQ(e.code, code) << e.to_string();
 }
 
-MacAddress mac(const std::string& text) { return parse_mac(text).value(); }
+dataplane::Mac mac(const std::string& text) { return parse_mac(text).value(); }
 
 TEST(NodeConfig, FullFileRoundTripsIntoTheStruct) {
   NodeConfig c = parse_ok(kFull);

@@ -617,6 +617,40 @@ TEST_F(PacketPath, SynAckPassesWhereTheReverseDirectionWouldBeDenied) {
   EXPECT_TRUE(forwarded_as(send(kDb, data), kWeb, routed_spec(data, kGatewayMac, kWebMac)));
 }
 
+// A connection policy allows but conntrack has no room for is not carried, and nothing says
+// it was: it is counted as dropped after allow (not as allowed), dropped as conntrack_full,
+// and its flow event says Dropped with that reason instead of Allowed.
+TEST_F(PacketPath, AnAllowedConnectionWithNoRoomToTrackIsLoggedAndCountedAsDropped) {
+  Dataplane& dp = rig_->dp();
+  dp.drain_flow_events([](const FlowEvent&) {});
+  const uint64_t capacity = dp.conntrack_capacity();  // max_flows: at least that many fit
+  for (uint32_t i = 0; i < capacity * 2; ++i) {
+    const auto sport = static_cast<uint16_t>(10000 + i);
+    const FrameSpec syn = from_pod(kWebMac, "10.0.0.1", "10.0.0.2", ipproto::kTcp, sport, 5432);
+    const DataplaneTotals before = dp.totals();
+    const Outcome o = send(kWeb, syn);
+    const DataplaneTotals after = dp.totals();
+    std::vector<FlowEvent> events;
+    dp.drain_flow_events([&](const FlowEvent& e) { events.push_back(e); });
+    ASSERT_EQ(events.size(), 1u) << "SYN " << i;
+    if (o.drops[size_t(Drop::ConntrackFull)] == 0) {
+      ASSERT_TRUE(forwarded_as(o, kDb, routed_spec(syn, kGatewayMac, kDbMac))) << "SYN " << i;
+      EXPECT_EQ(events[0].action, FlowEvent::Action::Allowed);
+      EXPECT_EQ(after.sum[Counter::Allowed], before.sum[Counter::Allowed] + 1);
+      continue;
+    }
+    EXPECT_TRUE(dropped_as(o, Drop::ConntrackFull)) << "SYN " << i;
+    EXPECT_EQ(events[0].action, FlowEvent::Action::Dropped);
+    EXPECT_EQ(events[0].drop, Drop::ConntrackFull);
+    EXPECT_EQ(events[0].dport, 5432);
+    EXPECT_EQ(after.sum[Counter::Allowed], before.sum[Counter::Allowed]);
+    EXPECT_EQ(after.sum[Counter::DroppedAfterAllow], before.sum[Counter::DroppedAfterAllow] + 1);
+    EXPECT_GE(i, capacity) << "the table turned a connection away before max_flows";
+    return;
+  }
+  FAIL() << "conntrack took " << capacity * 2 << " connections with max_flows " << capacity;
+}
+
 // ---- 4. Policy change under traffic ---------------------------------------------------------
 
 // Opens web:sport -> db:5432 (SYN, SYN|ACK, ACK) and returns the ACK web sent.

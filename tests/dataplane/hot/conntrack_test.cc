@@ -1,4 +1,5 @@
 #include "dataplane/hot/conntrack.h"
+#include "policy/ipproto.h"
 
 #include <gtest/gtest.h>
 
@@ -17,7 +18,7 @@
 namespace palisade::dataplane {
 namespace {
 
-constexpr uint8_t kTcp = 6, kUdp = 17, kIcmp = 1, kIcmpV6 = 58, kSctp = 132;
+using namespace policy::ipproto;  // kTcp, kUdp, kIcmp, kIcmpV6, kSctp
 constexpr uint8_t kFin = 0x01, kSyn = 0x02, kRst = 0x04, kAck = 0x10;
 
 // Milliseconds as ticks keep the expiry tests readable: s(5) is five seconds.

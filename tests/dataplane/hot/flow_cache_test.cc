@@ -1,4 +1,5 @@
 #include "dataplane/hot/flow_cache.h"
+#include "policy/ipproto.h"
 
 #include <gtest/gtest.h>
 
@@ -16,7 +17,8 @@
 namespace palisade::dataplane {
 namespace {
 
-constexpr uint8_t kTcp = 6, kUdp = 17;
+using policy::ipproto::kTcp;
+using policy::ipproto::kUdp;
 constexpr uint64_t kTicksPerSecond = 1000;
 constexpr ConntrackTimeouts kTimeouts{
     .tcp_syn = 5, .tcp_established = 100, .tcp_closing = 2, .udp = 30, .icmp = 10, .other = 20};
