@@ -276,7 +276,7 @@ class Daemon {
     }
     for (const auto& [port, pod] : now) {
       const bool discovered = std::ranges::any_of(
-          config_.ports, [&](const PortConfig& p) { return p.name == port && !p.pod; });
+          config_.ports, [&port = port](const PortConfig& p) { return p.name == port && !p.pod; });
       if (discovered && bound_[port] != pod && (pod.empty() || pod.front() != '?')) {
         std::cout << "palisade: port " << port << ": "
                   << (pod.empty() ? "no pod of this node has palisade.io/port: " + port +
