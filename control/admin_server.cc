@@ -29,7 +29,8 @@ policy::Result<std::pair<std::string, uint16_t>> split_host_port(const std::stri
 }
 
 AdminServer::AdminServer()
-    : server_(std::make_unique<httplib::Server>()), published_at_(std::chrono::steady_clock::now()) {
+    : server_(std::make_unique<httplib::Server>()),
+      published_at_(std::chrono::steady_clock::now()) {
   view_.readiness = "not ready: no policy generation in force yet";
 }
 
@@ -101,10 +102,11 @@ void AdminServer::install_routes() {
     const auto age = std::chrono::steady_clock::now() - published_at_;
     if (age > kStalledAfter) {
       res.status = 503;
-      res.set_content("control thread stalled: nothing published for " +
-                          std::to_string(std::chrono::duration_cast<std::chrono::seconds>(age).count()) +
-                          " s\n",
-                      "text/plain");
+      res.set_content(
+          "control thread stalled: nothing published for " +
+              std::to_string(std::chrono::duration_cast<std::chrono::seconds>(age).count()) +
+              " s\n",
+          "text/plain");
       return;
     }
     res.set_content("ok\n", "text/plain");

@@ -7,11 +7,11 @@
 #include <map>
 
 #include "control/admin_server.h"
-#include "control/source/directory_source.h"
-#include "dataplane/flow_report.h"
-#include "control/source/kube/kube_source.h"
 #include "control/latency_histogram.h"
 #include "control/node_metrics.h"
+#include "control/source/directory_source.h"
+#include "control/source/kube/kube_source.h"
+#include "dataplane/flow_report.h"
 #include "policy/compile_session.h"
 #include "policy/snapshot.h"
 
@@ -25,7 +25,6 @@ policy::CompileOptions compile_options(const NodeConfig& config) {
   options.node = config.node_name;
   return options;
 }
-
 
 volatile std::sig_atomic_t g_stop = 0;
 
@@ -292,8 +291,8 @@ class Daemon {
   void drain() {
     dp_.drain_flow_events([&](const dataplane::FlowEvent& e) {
       const dataplane::Ruleset* rs = dp_.current();
-      std::string line =
-          dataplane::describe_flow_event(e, rs != nullptr && rs->generation == e.generation ? rs : nullptr);
+      std::string line = dataplane::describe_flow_event(
+          e, rs != nullptr && rs->generation == e.generation ? rs : nullptr);
       if (options_.log_flows) {
         std::cout << "flow: " << line << "\n";
       }

@@ -10,16 +10,16 @@
 #include <string>
 #include <vector>
 
-#include "control/source/kube/reflector.h"
 #include "control/node_config.h"
+#include "control/source/kube/reflector.h"
 #include "control/source/policy_source.h"
 #include "dataplane/dataplane.h"
 
 namespace palisade::control {
 
 struct DaemonOptions {
-  double duration_s = 0;      // 0: until a signal
-  bool log_flows = true;      // a line per judged connection
+  double duration_s = 0;  // 0: until a signal
+  bool log_flows = true;  // a line per judged connection
   double stats_interval_s = 10;
   std::optional<std::string> admin_listen;  // overrides the node file's admin.listen
   std::optional<std::string> kubeconfig;    // overrides the node file's policy.kubeconfig

@@ -473,7 +473,8 @@ void check_together(NodeConfig& c, const YamlReader& root,
                     const std::vector<YamlReader>& port_nodes,
                     const std::vector<PortRead>& port_reads,
                     const std::vector<YamlReader>& lcore_items) {
-  const std::vector<size_t> poller_count = dataplane::poller_counts(worker_port_names(c), port_names(c));
+  const std::vector<size_t> poller_count =
+      dataplane::poller_counts(worker_port_names(c), port_names(c));
   for (size_t i = 0; i < c.ports.size(); ++i) {
     PortConfig& port = c.ports[i];
     const size_t pollers = poller_count[i];
@@ -817,9 +818,7 @@ std::string describe_plan(const NodeConfig& c) {
   return out.str();
 }
 
-std::string device_name(const std::string& devargs) {
-  return devargs.substr(0, devargs.find(','));
-}
+std::string device_name(const std::string& devargs) { return devargs.substr(0, devargs.find(',')); }
 
 std::string format_mac(const dataplane::Mac& mac) {
   char buf[18];

@@ -21,10 +21,10 @@
 namespace palisade::control {
 
 struct EalConfig {
-  std::vector<uint32_t> lcores;   // every lcore the process uses, main lcore included
+  std::vector<uint32_t> lcores;  // every lcore the process uses, main lcore included
   uint32_t main_lcore = 0;       // in the file: defaults to the first of lcores, as in DPDK
-  bool no_huge = false;           // true: anonymous memory (tests, demos); false: hugepages
-  size_t memory_mb = 1024;        // -m
+  bool no_huge = false;          // true: anonymous memory (tests, demos); false: hugepages
+  size_t memory_mb = 1024;       // -m
   std::string file_prefix = "palisade";
   std::vector<std::string> extra_args;  // passed to rte_eal_init as they are
 };
@@ -38,9 +38,9 @@ struct WorkerConfig {
 enum class PortRole : uint8_t { Uplink, Pod };
 
 struct PortConfig {
-  std::string name;          // unique; how workers and logs refer to the port
+  std::string name;  // unique; how workers and logs refer to the port
   PortRole role = PortRole::Pod;
-  std::string devargs;       // a PCI address (0000:3b:00.1) or a vdev string (net_vhost0,...)
+  std::string devargs;  // a PCI address (0000:3b:00.1) or a vdev string (net_vhost0,...)
   // Pod ports: which pod is behind the port. Either a fixed namespace/name, or discovered:
   // the pod whose annotation `palisade.io/port` equals this port's name.
   std::optional<std::string> pod;  // "namespace/name"; unset: discovered by annotation
@@ -65,18 +65,18 @@ struct GatewayConfig {
   // (Calico's routed model uses 169.254.1.1 and fe80::1 on every workload interface).
   policy::IpAddr ipv4{4, {169, 254, 1, 1}};
   policy::IpAddr ipv6{6, {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}};  // fe80::1
-  dataplane::Mac mac{0xee, 0xee, 0xee, 0xee, 0xee, 0xee};  // as Calico
+  dataplane::Mac mac{0xee, 0xee, 0xee, 0xee, 0xee, 0xee};                          // as Calico
 };
 
 enum class PolicySourceKind : uint8_t { Directory, Kubernetes };
 
 struct PolicySourceConfig {
   PolicySourceKind kind = PolicySourceKind::Directory;
-  std::string directory;             // Directory: manifests or scenario files, watched
-                                     // (relative in the file: to the file's directory)
+  std::string directory;                  // Directory: manifests or scenario files, watched
+                                          // (relative in the file: to the file's directory)
   std::optional<std::string> kubeconfig;  // Kubernetes: unset means in-cluster (relative
                                           // in the file: to the file's directory)
-  uint32_t debounce_ms = 100;        // changes closer together than this are one snapshot
+  uint32_t debounce_ms = 100;             // changes closer together than this are one snapshot
 };
 
 struct ConntrackConfig {
@@ -98,12 +98,12 @@ struct AdminConfig {
 };
 
 struct NodeConfig {
-  std::string path;                 // the file it was read from
-  std::string node_name;            // whose endpoints this node judges
+  std::string path;       // the file it was read from
+  std::string node_name;  // whose endpoints this node judges
   EalConfig eal;
-  uint32_t mbufs = 8191;            // mbuf pool size (per socket)
+  uint32_t mbufs = 8191;  // mbuf pool size (per socket)
   std::vector<WorkerConfig> workers;
-  std::vector<PortConfig> ports;    // at least one; at most one uplink
+  std::vector<PortConfig> ports;  // at least one; at most one uplink
   GatewayConfig gateway;
   PolicySourceConfig policy;
   ConntrackConfig conntrack;

@@ -1,8 +1,7 @@
 #include "control/node_metrics.h"
 
-#include <nlohmann/json.hpp>
-
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <tuple>
 
@@ -13,13 +12,20 @@ namespace {
 const char* verdict_kind_name(policy::VerdictEntry::Kind k) {
   using K = policy::VerdictEntry::Kind;
   switch (k) {
-    case K::Allow: return "allow";
-    case K::Deny: return "deny";
-    case K::Pass: return "pass";
-    case K::EndOfTierDeny: return "end_of_tier_deny";
-    case K::EndOfTierPass: return "end_of_tier_pass";
-    case K::Node: return "node";
-    case K::Failsafe: return "failsafe";
+    case K::Allow:
+      return "allow";
+    case K::Deny:
+      return "deny";
+    case K::Pass:
+      return "pass";
+    case K::EndOfTierDeny:
+      return "end_of_tier_deny";
+    case K::EndOfTierPass:
+      return "end_of_tier_pass";
+    case K::Node:
+      return "node";
+    case K::Failsafe:
+      return "failsafe";
   }
   return "?";
 }
@@ -59,8 +65,7 @@ NodeSample sample_node(const std::string& node, const dataplane::Dataplane& dp,
     std::map<std::tuple<std::string, std::string, int32_t>, uint64_t> by_name;
     for (uint32_t v = 1; v < p.verdicts.size(); ++v) {
       if (const uint64_t hits = rs->counters->total(v); hits != 0) {
-        by_name[{p.by_name(v), verdict_kind_name(p.verdicts[v].kind), p.verdicts[v].rule}] +=
-            hits;
+        by_name[{p.by_name(v), verdict_kind_name(p.verdicts[v].kind), p.verdicts[v].rule}] += hits;
       }
     }
     for (const auto& [key, hits] : by_name) {
@@ -98,16 +103,16 @@ std::string render_prometheus(const NodeSample& s) {
   }
   for (const char* dir : {"rx", "tx"}) {
     const std::string name = std::string("palisade_port_") + dir + "_packets_total";
-    header(name, "counter", std::string("Packets ") + (dir[0] == 'r' ? "received" : "sent") +
-                                " by port and worker");
+    header(name, "counter",
+           std::string("Packets ") + (dir[0] == 'r' ? "received" : "sent") + " by port and worker");
     for (size_t port = 0; port < s.port_names.size(); ++port) {
       if (s.port_names[port].empty()) {
         continue;
       }
       for (size_t w = 0; w < s.workers.size(); ++w) {
         const uint64_t v = dir[0] == 'r' ? s.workers[w].port_rx[port] : s.workers[w].port_tx[port];
-        out << name << "{port=\"" << label(s.port_names[port]) << "\",worker=\"" << w << "\"} "
-            << v << "\n";
+        out << name << "{port=\"" << label(s.port_names[port]) << "\",worker=\"" << w << "\"} " << v
+            << "\n";
       }
     }
   }
@@ -118,9 +123,9 @@ std::string render_prometheus(const NodeSample& s) {
   header("palisade_policy_verdict_hits_total", "counter",
          "Judgements by the verdict entry that decided them, in the generation in force");
   for (const VerdictHits& v : s.verdicts) {
-    out << "palisade_policy_verdict_hits_total{generation=\"" << s.generation
-        << "\",decided_by=\"" << label(v.decided_by) << "\",kind=\"" << v.kind
-        << "\",rule=\"" << v.rule << "\"} " << v.hits << "\n";
+    out << "palisade_policy_verdict_hits_total{generation=\"" << s.generation << "\",decided_by=\""
+        << label(v.decided_by) << "\",kind=\"" << v.kind << "\",rule=\"" << v.rule << "\"} "
+        << v.hits << "\n";
   }
 
   const ControlPlaneSample& c = s.control;
@@ -195,8 +200,9 @@ std::string render_stats_json(const NodeSample& s) {
                   {"objects_in_force", c.objects_in_force},
                   {"objects_rejected", c.objects_rejected}};
   if (const LatencyHistogram* h = c.event_to_enforcement) {
-    control["event_to_enforcement"] = {
-        {"count", h->count()}, {"p50_seconds", h->quantile(0.5)}, {"p99_seconds", h->quantile(0.99)}};
+    control["event_to_enforcement"] = {{"count", h->count()},
+                                       {"p50_seconds", h->quantile(0.5)},
+                                       {"p99_seconds", h->quantile(0.99)}};
   }
   json out = {{"node", s.node},
               {"generation", s.generation},

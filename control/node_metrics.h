@@ -14,9 +14,9 @@
 namespace palisade::control {
 
 struct ControlPlaneSample {
-  std::string source;         // "directory /etc/palisade/policies", "kubernetes https://..."
-  bool in_sync = false;       // the source has delivered a complete view and still does
-  std::string source_state;   // one line: "in sync", "API server unreachable for 12 s", ...
+  std::string source;        // "directory /etc/palisade/policies", "kubernetes https://..."
+  bool in_sync = false;      // the source has delivered a complete view and still does
+  std::string source_state;  // one line: "in sync", "API server unreachable for 12 s", ...
   uint64_t snapshots_published = 0;
   uint64_t compile_failures = 0;
   double last_compile_seconds = 0;
@@ -38,7 +38,7 @@ struct NodeSample {
   std::vector<dataplane::CounterValues> workers;
   std::vector<std::string> port_names;  // by port id
   uint32_t conntrack_live = 0, conntrack_capacity = 0;
-  std::vector<VerdictHits> verdicts;    // of the generation in force, only entries hit
+  std::vector<VerdictHits> verdicts;  // of the generation in force, only entries hit
   ControlPlaneSample control;
 };
 

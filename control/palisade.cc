@@ -1,7 +1,6 @@
 // palisade: the node daemon.
 //   palisade --config node.yaml [--check] [--duration SECONDS] [--no-flow-log]
 #include <boost/program_options.hpp>
-
 #include <csignal>
 #include <iostream>
 

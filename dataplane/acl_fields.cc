@@ -14,12 +14,12 @@ std::vector<rte_acl_field_def> acl_key_fields(uint8_t family) {
   defs.push_back({RTE_ACL_FIELD_TYPE_RANGE, 1, field++, input++, 0});
   defs.push_back({RTE_ACL_FIELD_TYPE_MASK, 4, field++, input++, offsetof(AclKeyV4, set_id)});
   for (size_t w = 0; w < words; ++w) {
-    defs.push_back({RTE_ACL_FIELD_TYPE_MASK, 4, field++, input++,
-                    static_cast<uint32_t>(src_offset + 4 * w)});
+    defs.push_back(
+        {RTE_ACL_FIELD_TYPE_MASK, 4, field++, input++, static_cast<uint32_t>(src_offset + 4 * w)});
   }
   for (size_t w = 0; w < words; ++w) {
-    defs.push_back({RTE_ACL_FIELD_TYPE_MASK, 4, field++, input++,
-                    static_cast<uint32_t>(dst_offset + 4 * w)});
+    defs.push_back(
+        {RTE_ACL_FIELD_TYPE_MASK, 4, field++, input++, static_cast<uint32_t>(dst_offset + 4 * w)});
   }
   defs.push_back({RTE_ACL_FIELD_TYPE_RANGE, 2, field++, input, port_offset});
   defs.push_back({RTE_ACL_FIELD_TYPE_RANGE, 2, field++, input, port_offset + 2});

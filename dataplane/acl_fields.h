@@ -4,12 +4,12 @@
 // bits wide for masks. Rules hold host order; keys hold network order.
 #pragma once
 
+#include <rte_acl.h>
+#include <rte_byteorder.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <vector>
-
-#include <rte_acl.h>
-#include <rte_byteorder.h>
 
 #include "dataplane/hot/acl_key.h"
 

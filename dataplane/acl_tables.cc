@@ -1,14 +1,14 @@
 #include "dataplane/acl_tables.h"
 
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
 #include <vector>
-
-#include <rte_errno.h>
-#include <rte_lcore.h>
-#include <rte_malloc.h>
 
 namespace palisade::dataplane {
 
@@ -81,8 +81,8 @@ policy::Result<rte_acl_ctx*> build_context(uint8_t family, const std::vector<Acl
   }
   const auto start = std::chrono::steady_clock::now();
   const size_t heap_before = heap_used();
-  const std::string name = "palisade-acl" + std::to_string(family) + "-" +
-                           std::to_string(g_context_serial.fetch_add(1));
+  const std::string name =
+      "palisade-acl" + std::to_string(family) + "-" + std::to_string(g_context_serial.fetch_add(1));
   const std::vector<rte_acl_field_def> defs = acl_key_fields(family);
   rte_acl_param param{};
   param.name = name.c_str();
@@ -91,7 +91,10 @@ policy::Result<rte_acl_ctx*> build_context(uint8_t family, const std::vector<Acl
   param.max_rule_num = static_cast<uint32_t>(rules.size());
   rte_acl_ctx* ctx = rte_acl_create(&param);
   if (ctx == nullptr) {
-    return Error{ErrorCode::LimitExceeded, "rte_acl", {}, {},
+    return Error{ErrorCode::LimitExceeded,
+                 "rte_acl",
+                 {},
+                 {},
                  "cannot create a context for " + std::to_string(rules.size()) +
                      " rules: " + rte_strerror(rte_errno)};
   }
@@ -111,7 +114,10 @@ policy::Result<rte_acl_ctx*> build_context(uint8_t family, const std::vector<Acl
                                      static_cast<uint32_t>(n));
     if (rc != 0) {
       rte_acl_free(ctx);
-      return Error{ErrorCode::InvalidField, "rte_acl", {}, {},
+      return Error{ErrorCode::InvalidField,
+                   "rte_acl",
+                   {},
+                   {},
                    "rule #" + std::to_string(i) + "..: " + rte_strerror(-rc)};
     }
   }
@@ -122,7 +128,10 @@ policy::Result<rte_acl_ctx*> build_context(uint8_t family, const std::vector<Acl
   cfg.max_size = max_size;
   if (const int rc = rte_acl_build(ctx, &cfg); rc != 0) {
     rte_acl_free(ctx);
-    return Error{ErrorCode::LimitExceeded, "rte_acl", {}, {},
+    return Error{ErrorCode::LimitExceeded,
+                 "rte_acl",
+                 {},
+                 {},
                  "building the IPv" + std::to_string(family) + " tables of " +
                      std::to_string(rules.size()) + " rules failed: " + rte_strerror(-rc) +
                      (max_size != 0 ? " (max_size " + std::to_string(max_size) + " bytes)" : "")};
@@ -158,7 +167,10 @@ class AclTables::Base {
 policy::Result<std::unique_ptr<AclTables>> AclTables::build(const policy::CompiledPolicy& policy,
                                                             size_t max_size) {
   if (policy.overlay_first_set != 0) {
-    return Error{ErrorCode::InvalidField, "rte_acl", {}, {},
+    return Error{ErrorCode::InvalidField,
+                 "rte_acl",
+                 {},
+                 {},
                  "a rebased policy is built over its base's tables (AclTables::build_over)"};
   }
   std::unique_ptr<AclTables> t(new AclTables());
@@ -168,8 +180,8 @@ policy::Result<std::unique_ptr<AclTables>> AclTables::build(const policy::Compil
   base->num_categories = policy.num_categories;
   for (uint8_t family : {uint8_t{4}, uint8_t{6}}) {
     const size_t f = family == 4 ? 0 : 1;
-    auto ctx = build_context(family, policy.rules(family), policy.num_categories, max_size,
-                             t->stats_[f]);
+    auto ctx =
+        build_context(family, policy.rules(family), policy.num_categories, max_size, t->stats_[f]);
     if (!ctx) {
       return ctx.error();
     }
@@ -184,8 +196,8 @@ policy::Result<std::unique_ptr<AclTables>> AclTables::build_over(
     std::shared_ptr<const Base> base, const policy::CompiledPolicy& rebased, size_t max_size) {
   if (base == nullptr || rebased.overlay_first_set != base->sets + 1 ||
       rebased.num_categories != base->num_categories) {
-    return Error{ErrorCode::InvalidField, "rte_acl", {}, {},
-                 "the policy was not rebased onto these tables"};
+    return Error{
+        ErrorCode::InvalidField, "rte_acl", {}, {}, "the policy was not rebased onto these tables"};
   }
   std::unique_ptr<AclTables> t(new AclTables());
   t->num_categories_ = rebased.num_categories;

@@ -6,13 +6,13 @@
 // that does not fit fails with LimitExceeded, and the caller keeps its previous tables.
 #pragma once
 
+#include <rte_acl.h>
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
-
-#include <rte_acl.h>
 
 #include "dataplane/acl_fields.h"
 #include "dataplane/hot/classify.h"
@@ -24,7 +24,7 @@ namespace palisade::dataplane {
 class AclTables {
  public:
   struct FamilyStats {
-    size_t rules = 0;         // in the tables this build made (the overlay's, if it made one)
+    size_t rules = 0;  // in the tables this build made (the overlay's, if it made one)
     double build_ms = 0;
     size_t memory_bytes = 0;  // EAL heap taken by the context (rules and tries)
   };
@@ -38,9 +38,8 @@ class AclTables {
   // Tables for a policy rebased onto the one `base` was built from (policy/rebase.h): the
   // base's contexts are shared, and only the rules of sets from rebased.overlay_first_set on
   // are built, into an overlay context per family.
-  static policy::Result<std::unique_ptr<AclTables>> build_over(std::shared_ptr<const Base> base,
-                                                               const policy::CompiledPolicy& rebased,
-                                                               size_t max_size = 0);
+  static policy::Result<std::unique_ptr<AclTables>> build_over(
+      std::shared_ptr<const Base> base, const policy::CompiledPolicy& rebased, size_t max_size = 0);
   ~AclTables();
   AclTables(const AclTables&) = delete;
   AclTables& operator=(const AclTables&) = delete;

@@ -1,7 +1,12 @@
 #include "dataplane/dataplane.h"
 
-#include "dataplane/queue_plan.h"
-
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -10,20 +15,17 @@
 #include <random>
 #include <set>
 
-#include <rte_cycles.h>
-#include <rte_eal.h>
-#include <rte_errno.h>
-#include <rte_ethdev.h>
-#include <rte_launch.h>
-#include <rte_lcore.h>
-#include <rte_malloc.h>
+#include "dataplane/queue_plan.h"
 
 namespace palisade::dataplane {
 
 namespace {
 
 policy::Error port_error(const std::string& port, const std::string& what, int rc) {
-  return policy::Error{policy::ErrorCode::Unsupported, "ports", port, {},
+  return policy::Error{policy::ErrorCode::Unsupported,
+                       "ports",
+                       port,
+                       {},
                        what + ": " + rte_strerror(rc < 0 ? -rc : rc)};
 }
 
@@ -36,14 +38,18 @@ policy::Result<bool> start_eal(const std::vector<std::string>& args) {
     argv.push_back(a.data());
   }
   if (rte_eal_init(static_cast<int>(argv.size()), argv.data()) < 0) {
-    return policy::Error{policy::ErrorCode::Unsupported, "eal", {}, {},
+    return policy::Error{policy::ErrorCode::Unsupported,
+                         "eal",
+                         {},
+                         {},
                          std::string("DPDK EAL did not start: ") + rte_strerror(rte_errno)};
   }
   return true;
 }
 
 Dataplane::Dataplane(const DataplaneConfig& config)
-    : config_(config), publisher_(static_cast<uint32_t>(std::max<size_t>(config.workers.size(), 1))),
+    : config_(config),
+      publisher_(static_cast<uint32_t>(std::max<size_t>(config.workers.size(), 1))),
       tables_(TableCacheOptions{.max_size = config.acl_max_size}) {}
 
 policy::Result<std::unique_ptr<Dataplane>> Dataplane::start(const DataplaneConfig& config) {
@@ -58,7 +64,10 @@ policy::Result<std::unique_ptr<Dataplane>> Dataplane::start(const DataplaneConfi
   dp->pool_ = rte_pktmbuf_pool_create(("palisade-mbufs-" + suffix).c_str(), config.mbufs, 256, 0,
                                       RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(rte_socket_id()));
   if (dp->pool_ == nullptr) {
-    return policy::Error{policy::ErrorCode::LimitExceeded, "mbufs", {}, {},
+    return policy::Error{policy::ErrorCode::LimitExceeded,
+                         "mbufs",
+                         {},
+                         {},
                          "cannot create a pool of " + std::to_string(config.mbufs) +
                              " mbufs: " + rte_strerror(rte_errno)};
   }
@@ -95,8 +104,10 @@ policy::Result<std::unique_ptr<Dataplane>> Dataplane::start(const DataplaneConfi
       conf.txmode.offloads |= info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
     }
     if (int rc = rte_eth_dev_configure(id, rx_queues, workers, &conf); rc != 0) {
-      return port_error(port.name, "configure " + std::to_string(rx_queues) + " rx and " +
-                                       std::to_string(workers) + " tx queues", rc);
+      return port_error(port.name,
+                        "configure " + std::to_string(rx_queues) + " rx and " +
+                            std::to_string(workers) + " tx queues",
+                        rc);
     }
     if (port.mtu) {
       // Frames larger than an mbuf need Rx scatter (asked for above where offered); a driver
@@ -145,7 +156,10 @@ policy::Result<std::unique_ptr<Dataplane>> Dataplane::start(const DataplaneConfi
   const size_t ct_bytes = Conntrack::memory_size(config.conntrack_max_flows);
   dp->conntrack_memory_ = rte_zmalloc("palisade-conntrack", ct_bytes, RTE_CACHE_LINE_SIZE);
   if (dp->conntrack_memory_ == nullptr) {
-    return policy::Error{policy::ErrorCode::LimitExceeded, "conntrack", {}, "max_flows",
+    return policy::Error{policy::ErrorCode::LimitExceeded,
+                         "conntrack",
+                         {},
+                         "max_flows",
                          "cannot allocate " + std::to_string(ct_bytes >> 20) + " MiB for " +
                              std::to_string(config.conntrack_max_flows) + " flows"};
   }
@@ -159,9 +173,12 @@ policy::Result<std::unique_ptr<Dataplane>> Dataplane::start(const DataplaneConfi
         ("palisade-flows-" + suffix + "-" + std::to_string(w)).c_str(), sizeof(FlowEvent),
         config.flow_log_size, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
     if (ring == nullptr) {
-      return policy::Error{policy::ErrorCode::LimitExceeded, "flow log", {}, {},
-                           std::string("cannot create the flow-log ring: ") +
-                               rte_strerror(rte_errno)};
+      return policy::Error{
+          policy::ErrorCode::LimitExceeded,
+          "flow log",
+          {},
+          {},
+          std::string("cannot create the flow-log ring: ") + rte_strerror(rte_errno)};
     }
     dp->flow_logs_.push_back(ring);
     WorkerSetup setup;
@@ -181,9 +198,12 @@ policy::Result<std::unique_ptr<Dataplane>> Dataplane::start(const DataplaneConfi
       const uint32_t lcore = config.workers[w].lcore;
       if (int rc = rte_eal_remote_launch(&Worker::run, dp->workers_[w].get(), lcore); rc != 0) {
         dp->stop();
-        return policy::Error{policy::ErrorCode::Unsupported, "workers", {}, {},
-                             "cannot launch a worker on lcore " + std::to_string(lcore) + ": " +
-                                 rte_strerror(-rc)};
+        return policy::Error{
+            policy::ErrorCode::Unsupported,
+            "workers",
+            {},
+            {},
+            "cannot launch a worker on lcore " + std::to_string(lcore) + ": " + rte_strerror(-rc)};
       }
       dp->worker_lcores_.push_back(lcore);
     }

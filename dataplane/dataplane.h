@@ -9,6 +9,9 @@
 // verification engine and the integration tests do.
 #pragma once
 
+#include <rte_mempool.h>
+#include <rte_ring.h>
+
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -17,11 +20,8 @@
 #include <string>
 #include <vector>
 
-#include <rte_mempool.h>
-#include <rte_ring.h>
-
-#include "dataplane/hot/flow_event.h"
 #include "dataplane/hot/conntrack.h"
+#include "dataplane/hot/flow_event.h"
 #include "dataplane/publisher.h"
 #include "dataplane/ruleset.h"
 #include "dataplane/worker.h"
@@ -34,7 +34,7 @@ struct DataplaneConfig {
     std::string name;    // as the node file names it
     std::string device;  // the ethdev's name (net_vhost0, 0000:3b:00.1, a ring port's name)
     bool pod = true;
-    Mac next_hop{};      // uplink
+    Mac next_hop{};  // uplink
     uint16_t rx_descriptors = 1024, tx_descriptors = 1024;
     std::optional<uint16_t> mtu;  // nullopt: the device's default
   };

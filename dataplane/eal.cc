@@ -1,11 +1,10 @@
 #include "dataplane/eal.h"
 
+#include <rte_eal.h>
+#include <rte_errno.h>
 #include <unistd.h>
 
 #include <vector>
-
-#include <rte_eal.h>
-#include <rte_errno.h>
 
 namespace palisade::dataplane {
 
@@ -29,7 +28,10 @@ policy::Result<bool> start_eal_for_tools(const std::string& program, size_t memo
     argv.push_back(a.data());
   }
   if (rte_eal_init(static_cast<int>(argv.size()), argv.data()) < 0) {
-    return policy::Error{policy::ErrorCode::Unsupported, "eal", {}, {},
+    return policy::Error{policy::ErrorCode::Unsupported,
+                         "eal",
+                         {},
+                         {},
                          std::string("DPDK EAL did not start: ") + rte_strerror(rte_errno)};
   }
   started = true;

@@ -1,14 +1,14 @@
 #include "dataplane/endpoint_table.h"
 
-#include <algorithm>
-#include <atomic>
-#include <map>
-#include <set>
-#include <cstring>
-#include <string>
-
 #include <rte_errno.h>
 #include <rte_hash_crc.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <map>
+#include <set>
+#include <string>
 
 namespace palisade::dataplane {
 
@@ -17,8 +17,8 @@ namespace {
 std::atomic<uint64_t> g_serial{0};  // rte_hash names must be unique
 
 rte_hash* make(const char* family, uint32_t key_len, uint32_t entries) {
-  const std::string name = std::string("palisade-ep") + family + "-" +
-                           std::to_string(g_serial.fetch_add(1));
+  const std::string name =
+      std::string("palisade-ep") + family + "-" + std::to_string(g_serial.fetch_add(1));
   rte_hash_parameters params{};
   params.name = name.c_str();
   params.entries = std::max<uint32_t>(entries * 2, 64);  // headroom: bucket collisions
@@ -44,7 +44,10 @@ policy::Result<std::unique_ptr<EndpointTable>> EndpointTable::build(
   std::map<policy::IpAddr, std::string> names;
   for (const policy::EndpointBinding& b : p.endpoints) {
     if (b.egress_set > kMaxSetId || b.ingress_set > kMaxSetId) {
-      return policy::Error{policy::ErrorCode::LimitExceeded, "endpoint table", b.name, {},
+      return policy::Error{policy::ErrorCode::LimitExceeded,
+                           "endpoint table",
+                           b.name,
+                           {},
                            "more than 2^24 policy sets"};
     }
     entries[b.ip] = {b.egress_set, b.ingress_set, EndpointSets::kRemote};
@@ -64,7 +67,10 @@ policy::Result<std::unique_ptr<EndpointTable>> EndpointTable::build(
   t->lpm_ = take_lpm(v4);
   t->v6_ = make("6", 16, count);
   if (t->lpm_ == nullptr || t->v6_ == nullptr) {
-    return policy::Error{policy::ErrorCode::LimitExceeded, "endpoint table", {}, {},
+    return policy::Error{policy::ErrorCode::LimitExceeded,
+                         "endpoint table",
+                         {},
+                         {},
                          "cannot create the endpoint table for " + std::to_string(count) +
                              " addresses: " + rte_strerror(rte_errno)};
   }
@@ -72,8 +78,12 @@ policy::Result<std::unique_ptr<EndpointTable>> EndpointTable::build(
   for (const auto& [ip, sets] : entries) {
     if (ip.family == 4) {
       t->sets_[t->lpm_->slot_of.at(host_order(ip))] = sets;
-    } else if (const int rc = rte_hash_add_key_data(t->v6_, ip.bytes.data(), pack_sets(sets)); rc != 0) {
-      return policy::Error{policy::ErrorCode::LimitExceeded, "endpoint table", names[ip], {},
+    } else if (const int rc = rte_hash_add_key_data(t->v6_, ip.bytes.data(), pack_sets(sets));
+               rc != 0) {
+      return policy::Error{policy::ErrorCode::LimitExceeded,
+                           "endpoint table",
+                           names[ip],
+                           {},
                            "cannot add " + ip.to_string() + ": " + rte_strerror(-rc)};
     }
   }

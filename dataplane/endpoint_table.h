@@ -6,13 +6,12 @@
 // generation's grace period): see dataplane/lpm_pool.h for why.
 #pragma once
 
-#include <cstdint>
-#include <memory>
-
 #include <rte_byteorder.h>
 #include <rte_hash.h>
 #include <rte_lpm.h>
 
+#include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "dataplane/hot/endpoint_lookup.h"

@@ -3,8 +3,8 @@
 #include <cstring>
 
 #include "policy/ip.h"
-#include "policy/model.h"
 #include "policy/ipproto.h"
+#include "policy/model.h"
 
 namespace palisade::dataplane {
 
@@ -52,10 +52,18 @@ std::string describe_flow_event(const dataplane::FlowEvent& e, const dataplane::
   using A = dataplane::FlowEvent::Action;
   std::string s;
   switch (e.action) {
-    case A::Allowed: s = "ALLOW"; break;
-    case A::Denied: s = "DENY "; break;
-    case A::Cut: s = "CUT  "; break;
-    case A::Dropped: s = "DROP "; break;
+    case A::Allowed:
+      s = "ALLOW";
+      break;
+    case A::Denied:
+      s = "DENY ";
+      break;
+    case A::Cut:
+      s = "CUT  ";
+      break;
+    case A::Dropped:
+      s = "DROP ";
+      break;
   }
   s += " gen " + std::to_string(e.generation) + " " + proto_name(e.proto) + " ";
   const bool icmp = policy::ipproto::is_icmp(e.proto);

@@ -1,5 +1,6 @@
 // How a flow event reads in logs, in the main job's report and in `palisadectl flows`:
-//   ALLOW gen 3 TCP 10.0.1.1:40000 (dev/frontend) -> 10.0.2.1:8080 (dev/backend) by default/allow-fe
+//   ALLOW gen 3 TCP 10.0.1.1:40000 (dev/frontend) -> 10.0.2.1:8080 (dev/backend) by
+//   default/allow-fe
 #pragma once
 
 #include <string>

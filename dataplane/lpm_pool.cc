@@ -1,12 +1,12 @@
 #include "dataplane/lpm_pool.h"
 
+#include <rte_errno.h>
+
 #include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <string>
 #include <unordered_set>
-
-#include <rte_errno.h>
 
 namespace palisade::dataplane {
 

@@ -12,12 +12,12 @@
 // read it then, so changing it is safe.
 #pragma once
 
+#include <rte_lpm.h>
+
 #include <cstdint>
 #include <memory>
 #include <unordered_map>
 #include <vector>
-
-#include <rte_lpm.h>
 
 namespace palisade::dataplane {
 

@@ -9,14 +9,14 @@
 // and rte_rcu_qsbr_thread_offline before anything that blocks (STYLE.md, "Publishing").
 #pragma once
 
+#include <rte_common.h>
+#include <rte_rcu_qsbr.h>
+
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
 #include <vector>
-
-#include <rte_common.h>
-#include <rte_rcu_qsbr.h>
 
 namespace palisade::dataplane {
 

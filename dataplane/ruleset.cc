@@ -10,8 +10,8 @@ namespace palisade::dataplane {
 uint64_t VerdictCounters::total(uint32_t verdict) const {
   uint64_t sum = 0;
   for (size_t row = 0; row * verdicts_ < hits_.size(); ++row) {
-    sum += std::atomic_ref<uint64_t>(hits_[row * verdicts_ + verdict]).load(
-        std::memory_order_relaxed);
+    sum +=
+        std::atomic_ref<uint64_t>(hits_[row * verdicts_ + verdict]).load(std::memory_order_relaxed);
   }
   return sum;
 }
@@ -32,7 +32,10 @@ policy::Result<std::unique_ptr<Ruleset>> build_ruleset(uint64_t generation,
   std::vector<LocalRoute> routes;
   for (const PortBinding& b : bindings) {
     if (b.port >= RTE_MAX_ETHPORTS) {
-      return policy::Error{policy::ErrorCode::LimitExceeded, "ports", b.pod, {},
+      return policy::Error{policy::ErrorCode::LimitExceeded,
+                           "ports",
+                           b.pod,
+                           {},
                            "port id " + std::to_string(b.port) + " is past RTE_MAX_ETHPORTS"};
     }
     auto pod = pod_ips.find(b.pod);

@@ -6,6 +6,9 @@
 // per-worker hit counters, which only their worker writes.
 #pragma once
 
+#include <rte_byteorder.h>
+#include <rte_ethdev.h>
+
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -14,15 +17,12 @@
 #include <string>
 #include <vector>
 
-#include <rte_byteorder.h>
-#include <rte_ethdev.h>
-
 #include "dataplane/acl_tables.h"
 #include "dataplane/endpoint_table.h"
-#include "dataplane/table_cache.h"
-#include "dataplane/verdict_table.h"
 #include "dataplane/hot/generation.h"
 #include "dataplane/hot/ports.h"
+#include "dataplane/table_cache.h"
+#include "dataplane/verdict_table.h"
 #include "policy/compiled_policy.h"
 
 namespace palisade::dataplane {
@@ -37,7 +37,8 @@ struct PortBinding {
 // Judgements per verdict entry, one row per worker: the storage behind Generation::hits.
 class VerdictCounters {
  public:
-  VerdictCounters(size_t workers, size_t verdicts) : verdicts_(verdicts), hits_(workers * verdicts) {}
+  VerdictCounters(size_t workers, size_t verdicts)
+      : verdicts_(verdicts), hits_(workers * verdicts) {}
   VerdictHits view() { return {hits_.data(), static_cast<uint32_t>(verdicts_)}; }
   uint64_t total(uint32_t verdict) const;
 

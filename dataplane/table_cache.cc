@@ -25,8 +25,8 @@ policy::Result<std::unique_ptr<AclTables>> TableCache::build(policy::CompiledPol
   const auto start = std::chrono::steady_clock::now();
   TableBuild done;
   auto finish = [&](std::unique_ptr<AclTables> tables) {
-    done.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-                  .count();
+    done.ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     if (info != nullptr) {
       *info = done;
     }
@@ -36,9 +36,9 @@ policy::Result<std::unique_ptr<AclTables>> TableCache::build(policy::CompiledPol
   if (index_) {
     policy::RebaseStats stats;
     std::optional<policy::CompiledPolicy> rebased = index_->rebase(policy, &stats);
-    const size_t bound = std::max(
-        options_.min_overlay_rules,
-        static_cast<size_t>(static_cast<double>(index_->base_rules()) * options_.max_overlay_share));
+    const size_t bound = std::max(options_.min_overlay_rules,
+                                  static_cast<size_t>(static_cast<double>(index_->base_rules()) *
+                                                      options_.max_overlay_share));
     if (!rebased) {
       done.why_full = "the tiers changed";
     } else if (stats.overlay_rules > bound) {

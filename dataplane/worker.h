@@ -10,13 +10,13 @@
 // no system call.
 #pragma once
 
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <vector>
-
-#include <rte_mbuf.h>
-#include <rte_ring.h>
 
 #include "dataplane/hot/burst.h"
 #include "dataplane/hot/conntrack.h"
@@ -33,12 +33,12 @@ struct PortQueue {
 };
 
 struct WorkerSetup {
-  uint32_t id = 0;                     // RCU reader id, counter row, tx queue on every port
-  std::vector<PortQueue> rx;           // what it polls
+  uint32_t id = 0;            // RCU reader id, counter row, tx queue on every port
+  std::vector<PortQueue> rx;  // what it polls
   const PortRoles* roles = nullptr;
   Publisher<Ruleset>* publisher = nullptr;
   Conntrack* conntrack = nullptr;
-  rte_ring* flow_log = nullptr;        // single producer (this worker), single consumer
+  rte_ring* flow_log = nullptr;  // single producer (this worker), single consumer
   uint64_t ticks_per_second = 0;
   bool rejudge_established = true;
   const std::atomic<bool>* stop = nullptr;

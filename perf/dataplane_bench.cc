@@ -24,6 +24,11 @@
 // raw_acl_cyc_pkt: rte_acl_classify alone on the keys the worker builds for the same packets
 // (two per packet), on the same context, one call per burst.
 #include <benchmark/benchmark.h>
+#include <rte_acl.h>
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
 
 #include <algorithm>
 #include <array>
@@ -37,16 +42,10 @@
 #include <string>
 #include <vector>
 
-#include <rte_acl.h>
-#include <rte_cycles.h>
-#include <rte_ethdev.h>
-#include <rte_mbuf.h>
-#include <rte_ring.h>
-
-#include "dataplane/dataplane.h"
-#include "dataplane/eal.h"
 #include "control/verify/packet_craft.h"
 #include "control/verify/ring_ports.h"
+#include "dataplane/dataplane.h"
+#include "dataplane/eal.h"
 #include "perf/cluster.h"
 #include "policy/compiler.h"
 #include "policy/decode.h"
@@ -87,7 +86,7 @@ struct Frames {
 };
 
 control::FrameSpec tcp_from_pod_a(const policy::IpAddr& dst, uint16_t sport, uint16_t dport,
-                                    uint8_t flags) {
+                                  uint8_t flags) {
   control::FrameSpec s;
   s.src_mac = kPodAMac;
   s.dst_mac = kGatewayMac;
@@ -183,8 +182,7 @@ std::unique_ptr<Env> make_env() {
     e->error = g.error().to_string();
     return e;
   }
-  e->setup_s =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  e->setup_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::fprintf(stderr,
                "dataplane_bench: cluster of 10000 pods, 1000 policies (+1): %zu IPv4 rules, "
                "%zu pods outside ns0; setup %.1f s; TSC %.3f GHz\n",
@@ -301,8 +299,7 @@ class Harness {
 };
 
 // Sends every frame of `f` once, through the worker.
-void send_all(Env& e, const control::RingPort& in, const control::RingPort& out,
-              const Frames& f) {
+void send_all(Env& e, const control::RingPort& in, const control::RingPort& out, const Frames& f) {
   Harness h(e, in, {&out});
   uint64_t ignored = 0;
   for (size_t at = 0; at < f.count(); at += kBurst) {
@@ -319,8 +316,8 @@ void send_all(Env& e, const control::RingPort& in, const control::RingPort& out,
 Frames ack_frames(size_t flows) {
   Frames acks;
   for (size_t i = 0; i < flows; ++i) {
-    const control::FrameSpec syn = tcp_from_pod_a(ns0_pod_ip(1), uint16_t(1024 + i),
-                                                    kAllowedPort, control::kTcpFlagSyn);
+    const control::FrameSpec syn =
+        tcp_from_pod_a(ns0_pod_ip(1), uint16_t(1024 + i), kAllowedPort, control::kTcpFlagSyn);
     control::FrameSpec ack = control::reply_of(control::reply_of(syn));
     ack.src_mac = kPodAMac;
     ack.dst_mac = kGatewayMac;
@@ -337,8 +334,8 @@ bool establish(Env& e, size_t flows, std::string& error) {
   reset_conntrack(e);
   Frames syns, synacks;
   for (size_t i = 0; i < flows; ++i) {
-    const control::FrameSpec syn = tcp_from_pod_a(ns0_pod_ip(1), uint16_t(1024 + i),
-                                                    kAllowedPort, control::kTcpFlagSyn);
+    const control::FrameSpec syn =
+        tcp_from_pod_a(ns0_pod_ip(1), uint16_t(1024 + i), kAllowedPort, control::kTcpFlagSyn);
     syns.add(syn);
     control::FrameSpec synack = control::reply_of(syn);
     synack.src_mac = kPodBMac;
@@ -350,11 +347,16 @@ bool establish(Env& e, size_t flows, std::string& error) {
   send_all(e, e.pod_b(), e.pod_a(), synacks);
   const dataplane::DataplaneTotals after = e.dp->totals();
   if (after.sum[dataplane::Counter::Allowed] - before.sum[dataplane::Counter::Allowed] != flows ||
-      after.sum[dataplane::Counter::ConntrackHits] - before.sum[dataplane::Counter::ConntrackHits] != flows ||
-      after.sum[dataplane::Counter::Tx] - before.sum[dataplane::Counter::Tx] != 2 * flows || after.conntrack_live != flows) {
+      after.sum[dataplane::Counter::ConntrackHits] -
+              before.sum[dataplane::Counter::ConntrackHits] !=
+          flows ||
+      after.sum[dataplane::Counter::Tx] - before.sum[dataplane::Counter::Tx] != 2 * flows ||
+      after.conntrack_live != flows) {
     error = "could not establish " + std::to_string(flows) + " flows: allowed " +
-            std::to_string(after.sum[dataplane::Counter::Allowed] - before.sum[dataplane::Counter::Allowed]) + ", live " +
-            std::to_string(after.conntrack_live) + ", drops" + drop_reasons(before, after);
+            std::to_string(after.sum[dataplane::Counter::Allowed] -
+                           before.sum[dataplane::Counter::Allowed]) +
+            ", live " + std::to_string(after.conntrack_live) + ", drops" +
+            drop_reasons(before, after);
     return false;
   }
   e.established_flows = flows;
@@ -387,9 +389,7 @@ class BurstCycles {
   uint64_t total_ = 0;
 };
 
-double mpps(double cycles_per_packet) {
-  return double(rte_get_tsc_hz()) / cycles_per_packet / 1e6;
-}
+double mpps(double cycles_per_packet) { return double(rte_get_tsc_hz()) / cycles_per_packet / 1e6; }
 
 void BM_io_forward(benchmark::State& state) {
   Env& e = env();
@@ -442,11 +442,15 @@ void BM_established(benchmark::State& state) {
     at += kBurst;
   }
   const dataplane::DataplaneTotals after = e.dp->totals();
-  if (after.sum[dataplane::Counter::ConntrackHits] - before.sum[dataplane::Counter::ConntrackHits] != packets ||
-      after.sum[dataplane::Counter::Tx] - before.sum[dataplane::Counter::Tx] != packets || after.sum[dataplane::Counter::Classified] != before.sum[dataplane::Counter::Classified]) {
+  if (after.sum[dataplane::Counter::ConntrackHits] -
+              before.sum[dataplane::Counter::ConntrackHits] !=
+          packets ||
+      after.sum[dataplane::Counter::Tx] - before.sum[dataplane::Counter::Tx] != packets ||
+      after.sum[dataplane::Counter::Classified] != before.sum[dataplane::Counter::Classified]) {
     error = "not every ACK was a conntrack hit forwarded: hits " +
-            std::to_string(after.sum[dataplane::Counter::ConntrackHits] - before.sum[dataplane::Counter::ConntrackHits]) + " of " +
-            std::to_string(packets) + ", drops" + drop_reasons(before, after);
+            std::to_string(after.sum[dataplane::Counter::ConntrackHits] -
+                           before.sum[dataplane::Counter::ConntrackHits]) +
+            " of " + std::to_string(packets) + ", drops" + drop_reasons(before, after);
     state.SkipWithError(error.c_str());
     return;
   }
@@ -500,9 +504,7 @@ class RawClassify {
     benchmark::DoNotOptimize(results_[0]);
     return t1 - t0;
   }
-  double keys_per_frame() const {
-    return double(keys_.size()) / double(first_.size() - 1);
-  }
+  double keys_per_frame() const { return double(keys_.size()) / double(first_.size() - 1); }
 
  private:
   rte_acl_ctx* ctx_;
@@ -527,10 +529,10 @@ void BM_first_packet(benchmark::State& state, bool allowed) {
   Frames frames;
   const size_t flows = allowed ? 8192 : 10000;
   for (size_t i = 0; i < flows; ++i) {
-    const policy::IpAddr dst = allowed ? ns0_pod_ip(1 + int(rng() % 19))
-                                       : e.other_pods[rng() % e.other_pods.size()];
-    frames.add(tcp_from_pod_a(dst, uint16_t(1024 + i), uint16_t(8000 + rng() % 4),
-                              control::kTcpFlagSyn));
+    const policy::IpAddr dst =
+        allowed ? ns0_pod_ip(1 + int(rng() % 19)) : e.other_pods[rng() % e.other_pods.size()];
+    frames.add(
+        tcp_from_pod_a(dst, uint16_t(1024 + i), uint16_t(8000 + rng() % 4), control::kTcpFlagSyn));
   }
   RawClassify raw(*e.dp->current(), frames);
   Harness h(e, e.pod_a(), {&e.pod_b(), &e.uplink()});
@@ -559,9 +561,12 @@ void BM_first_packet(benchmark::State& state, bool allowed) {
     }
   }
   const dataplane::DataplaneTotals after = e.dp->totals();
-  const uint64_t judged = allowed ? after.sum[dataplane::Counter::Allowed] - before.sum[dataplane::Counter::Allowed]
-                                  : after.sum[dataplane::Counter::Denied] - before.sum[dataplane::Counter::Denied];
-  if (judged != packets || after.sum[dataplane::Counter::Classified] - before.sum[dataplane::Counter::Classified] != packets ||
+  const uint64_t judged =
+      allowed ? after.sum[dataplane::Counter::Allowed] - before.sum[dataplane::Counter::Allowed]
+              : after.sum[dataplane::Counter::Denied] - before.sum[dataplane::Counter::Denied];
+  if (judged != packets ||
+      after.sum[dataplane::Counter::Classified] - before.sum[dataplane::Counter::Classified] !=
+          packets ||
       drops(after) - drops(before) != (allowed ? 0 : packets)) {
     const std::string error = std::string(allowed ? "allowed " : "denied ") +
                               std::to_string(judged) + " of " + std::to_string(packets) +

@@ -7,22 +7,20 @@
 //     other way. Prints one line per flow and the totals; exits 1 when a flow's fate is not
 //     what the reference evaluator gives for this node's share of the judgement (a flow
 //     between two pods of other nodes is theirs to judge, and passes here).
-#include <unistd.h>
-
-#include <boost/program_options.hpp>
-
-#include <chrono>
-#include <cstdlib>
-#include <filesystem>
-#include <cstring>
-#include <iostream>
-#include <map>
-#include <thread>
-
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <thread>
 
 #include "control/daemon.h"
 #include "control/node_config.h"
@@ -44,7 +42,7 @@ constexpr Mac kFarSideMac{0x02, 0xff, 0, 0, 0, 0x01};  // the uplink's next hop,
 struct GenPort {
   std::string name;  // the node file's port
   bool pod = false;
-  Mac mac{};         // what this side sends from
+  Mac mac{};  // what this side sends from
   uint16_t id = 0;
 };
 
@@ -81,7 +79,7 @@ int receive(std::vector<GenPort>& ports, int timeout_ms, std::string& what) {
       const uint16_t n = rte_eth_rx_burst(ports[i].id, 0, m, 8);
       for (uint16_t j = 0; j < n; ++j) {
         what = palisade::control::describe_frame(rte_pktmbuf_mtod(m[j], const uint8_t*),
-                                                   rte_pktmbuf_data_len(m[j]));
+                                                 rte_pktmbuf_data_len(m[j]));
         rte_pktmbuf_free(m[j]);
       }
       if (n != 0) {
@@ -128,9 +126,16 @@ int flows(const std::vector<std::string>& args) {
   this_node.node = config->node_name;
 
   // The other end of every vhost-user port of the node file.
-  std::vector<std::string> eal = {"palisade-gen", "--no-huge", "-m", "256", "--no-pci",
-                                  "--file-prefix", "palisade-gen-" + std::to_string(getpid()),
-                                  "-l", "0", "--log-level=lib.eal:error"};
+  std::vector<std::string> eal = {"palisade-gen",
+                                  "--no-huge",
+                                  "-m",
+                                  "256",
+                                  "--no-pci",
+                                  "--file-prefix",
+                                  "palisade-gen-" + std::to_string(getpid()),
+                                  "-l",
+                                  "0",
+                                  "--log-level=lib.eal:error"};
   std::vector<GenPort> ports;
   std::map<std::string, size_t> port_of_pod;
   std::optional<size_t> uplink;
@@ -150,9 +155,9 @@ int flows(const std::vector<std::string>& args) {
     // outlives the daemon's restarts.
     const bool serve = p.devargs.find("client=1") != std::string::npos;
     serving = serving || serve;
-    eal.insert(eal.end(), {"--vdev", vdev + ",path=" + sock + ",mac=" +
-                                         palisade::control::format_mac(g.mac) + ",queues=1" +
-                                         (serve ? ",server=1" : "")});
+    eal.insert(eal.end(),
+               {"--vdev", vdev + ",path=" + sock + ",mac=" + palisade::control::format_mac(g.mac) +
+                              ",queues=1" + (serve ? ",server=1" : "")});
     if (g.pod && p.pod) {
       port_of_pod[*p.pod] = ports.size();
     } else if (!g.pod) {
@@ -168,8 +173,8 @@ int flows(const std::vector<std::string>& args) {
     std::cerr << "palisade-gen: EAL: " << rte_strerror(rte_errno) << "\n";
     return 1;
   }
-  rte_mempool* pool = rte_pktmbuf_pool_create("gen-mbufs", 2047, 64, 0,
-                                              RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+  rte_mempool* pool =
+      rte_pktmbuf_pool_create("gen-mbufs", 2047, 64, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
   for (GenPort& g : ports) {
     const std::string vdev = "net_virtio_user" + std::to_string(&g - ports.data());
     rte_eth_conf conf{};
@@ -241,7 +246,7 @@ int flows(const std::vector<std::string>& args) {
         send(ports[*out], pool, palisade::control::craft_frame(reply));
         std::string back;
         reply_note = receive(ports, timeout_ms, back) == static_cast<int>(*in) ? ", reply passed"
-                                                                                : ", reply DROPPED";
+                                                                               : ", reply DROPPED";
       }
       const bool expected_allow =
           palisade::policy::evaluate(*snapshot.snapshot, *flow, this_node).verdict ==
@@ -249,8 +254,8 @@ int flows(const std::vector<std::string>& args) {
       const bool ok = allowed == expected_allow && (came_out < 0 || allowed);
       (ok ? as_expected : not_as_expected)++;
       std::cout << (allowed ? "ALLOWED " : "DROPPED ") << f.label() << "  [" << ports[*in].name
-                << " -> " << (came_out < 0 ? "nothing" : ports[came_out].name) << reply_note
-                << "]" << (ok ? "" : "  <-- expected " + std::string(expected_allow ? "allow" : "deny"))
+                << " -> " << (came_out < 0 ? "nothing" : ports[came_out].name) << reply_note << "]"
+                << (ok ? "" : "  <-- expected " + std::string(expected_allow ? "allow" : "deny"))
                 << "\n";
     }
     std::cout << "palisade-gen: " << (rounds > 1 ? "round " + std::to_string(round) + ": " : "")

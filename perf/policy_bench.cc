@@ -51,9 +51,12 @@ std::vector<Object> cluster(int namespaces) {
           std::to_string(n % 250) + "." + std::to_string(p + 1) + "}}");
     }
     add("{apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: deny, "
-        "namespace: " + ns + "}, spec: {podSelector: {}, policyTypes: [Ingress, Egress]}}");
+        "namespace: " +
+        ns + "}, spec: {podSelector: {}, policyTypes: [Ingress, Egress]}}");
     add("{apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: allow, "
-        "namespace: " + ns + "}, spec: {podSelector: {matchLabels: {app: a1}}, ingress: "
+        "namespace: " +
+        ns +
+        "}, spec: {podSelector: {matchLabels: {app: a1}}, ingress: "
         "[{from: [{podSelector: {matchLabels: {app: a0}}}], ports: [{port: 8080}]}], egress: "
         "[{to: [{podSelector: {}}]}]}}");
   }

@@ -131,8 +131,8 @@ std::vector<Cidr> AddressSet::prefixes(uint8_t f) const {
         }
         host_bits = next;
       }
-      out.push_back(Cidr{from_int(lo, static_cast<uint8_t>(f)),
-                         static_cast<uint8_t>(width - host_bits)});
+      out.push_back(
+          Cidr{from_int(lo, static_cast<uint8_t>(f)), static_cast<uint8_t>(width - host_bits)});
       const u128 span = host_bits == 128 ? kMax6 : ((u128(1) << host_bits) - 1);
       if (lo + span >= hi) {
         break;

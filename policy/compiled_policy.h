@@ -29,21 +29,21 @@ inline constexpr int32_t kTopPriority = 0x1FFFFFFF;
 inline constexpr int32_t kBottomPriority = 1;
 
 struct AclRule {
-  uint32_t set_id = 0;         // exact: the policy set of the endpoint judged
+  uint32_t set_id = 0;  // exact: the policy set of the endpoint judged
   uint8_t proto_first = 0, proto_last = 255;
-  Cidr src, dst;               // of the rule's family
-  PortRange sport, dport;      // for ICMP: type and code
+  Cidr src, dst;           // of the rule's family
+  PortRange sport, dport;  // for ICMP: type and code
   uint8_t category = 0;
-  int32_t priority = 0;        // higher wins within the category
-  uint32_t verdict = 0;        // index into CompiledPolicy::verdicts; never 0 (rte_acl's "none")
+  int32_t priority = 0;  // higher wins within the category
+  uint32_t verdict = 0;  // index into CompiledPolicy::verdicts; never 0 (rte_acl's "none")
 };
 
 struct VerdictEntry {
   enum class Kind : uint8_t { Allow, Deny, Pass, EndOfTierDeny, EndOfTierPass, Node, Failsafe };
   Kind kind = Kind::Allow;
-  uint16_t tier = 0;      // index into tier_names (rules and end of tier)
-  int32_t policy = -1;    // index into policy_names
-  int32_t rule = -1;      // index among the policy's rules of the direction
+  uint16_t tier = 0;    // index into tier_names (rules and end of tier)
+  int32_t policy = -1;  // index into policy_names
+  int32_t rule = -1;    // index among the policy's rules of the direction
 };
 
 struct PolicySet {
@@ -61,18 +61,20 @@ struct EndpointBinding {
 
 struct CompiledPolicy {
   std::vector<AclRule> rules_v4, rules_v6;
-  std::vector<VerdictEntry> verdicts;   // [0] is unused: rte_acl reports no match as 0
-  std::vector<PolicySet> sets;          // sets[id - 1]
+  std::vector<VerdictEntry> verdicts;      // [0] is unused: rte_acl reports no match as 0
+  std::vector<PolicySet> sets;             // sets[id - 1]
   std::vector<EndpointBinding> endpoints;  // sorted by address
-  std::vector<std::string> tier_names;  // category c > 0 is tier_names[c - 1]
+  std::vector<std::string> tier_names;     // category c > 0 is tier_names[c - 1]
   std::vector<std::string> policy_names;
-  uint32_t num_categories = 1;          // 1 or a multiple of kResultsMultiplier
+  uint32_t num_categories = 1;  // 1 or a multiple of kResultsMultiplier
   // 0: one table holds every set's rules. Otherwise the policy was rebased onto a base whose
   // tables are built (policy/rebase.h): sets with ids from overlay_first_set on have their
   // rules in an overlay table, the others in the base's.
   uint32_t overlay_first_set = 0;
 
-  const std::vector<AclRule>& rules(uint8_t family) const { return family == 4 ? rules_v4 : rules_v6; }
+  const std::vector<AclRule>& rules(uint8_t family) const {
+    return family == 4 ? rules_v4 : rules_v6;
+  }
   const EndpointBinding* binding(const IpAddr& ip) const;
 
   // How `by` names the verdict entry that decided (0: the set's profile): TIER/POLICY,

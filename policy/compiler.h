@@ -1,5 +1,5 @@
 // The compiler: a snapshot into ACL rules and a verdict table (CompiledPolicy), exact with
-// respect to the reference evaluator (tests/dataplane/differential_test.cc holds it to that).
+// respect to the reference evaluator (tests/control/verify/differential_test.cc holds it to that).
 //
 // Endpoints whose applied policies are the same share one policy set, and so one rule list:
 // the cost grows with distinct policy sets, not with pods. A set is keyed by its direction,

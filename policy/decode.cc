@@ -19,8 +19,8 @@ bool is_calico_group(const std::string& api_version) {
 ObjectBody decode_body(const Meta& meta, const YamlReader& doc) {
   const std::string& kind = meta.kind;
   const std::string& api = meta.api_version;
-  if (api == "v1" && (kind == "Namespace" || kind == "Pod" || kind == "ServiceAccount" ||
-                      kind == "Node")) {
+  if (api == "v1" &&
+      (kind == "Namespace" || kind == "Pod" || kind == "ServiceAccount" || kind == "Node")) {
     return detail::decode_core(meta, doc);
   }
   if (api == "networking.k8s.io/v1" && kind == "NetworkPolicy") {
@@ -51,8 +51,8 @@ ObjectBody decode_body(const Meta& meta, const YamlReader& doc) {
   }
   if (kind.find("NetworkPolicy") != std::string::npos) {
     // A policy kind in a group we do not know must never be dropped as if harmless.
-    doc.at("apiVersion").fail("\"" + api + "\" is not a supported apiVersion for " + kind,
-                              ErrorCode::Unsupported);
+    doc.at("apiVersion")
+        .fail("\"" + api + "\" is not a supported apiVersion for " + kind, ErrorCode::Unsupported);
   }
   return IgnoredKind{"not a policy input"};
 }
@@ -123,8 +123,11 @@ Decoded decode_document(const YAML::Node& node, const DecodeOptions& options) {
     }
     return Decoded{key, std::move(e)};
   } catch (const YAML::Exception& ex) {
-    Error e{ErrorCode::Syntax, with_line(options.source, ex.mark.line + 1 + options.line_offset),
-            key ? key->to_string() : meta.kind, {}, ex.msg};
+    Error e{ErrorCode::Syntax,
+            with_line(options.source, ex.mark.line + 1 + options.line_offset),
+            key ? key->to_string() : meta.kind,
+            {},
+            ex.msg};
     return Decoded{key, std::move(e)};
   }
 }
@@ -140,8 +143,8 @@ std::vector<Decoded> decode_stream(std::string_view text, const DecodeOptions& o
   size_t pos = 0;
   while (pos < text.size()) {
     size_t end = text.find('\n', pos);
-    std::string_view line = text.substr(pos, end == std::string_view::npos ? text.size() - pos
-                                                                            : end - pos + 1);
+    std::string_view line =
+        text.substr(pos, end == std::string_view::npos ? text.size() - pos : end - pos + 1);
     const bool marker = line.starts_with("---") &&
                         (line.size() == 3 || line[3] == ' ' || line[3] == '\n' || line[3] == '\r');
     if (marker) {
@@ -160,8 +163,11 @@ std::vector<Decoded> decode_stream(std::string_view text, const DecodeOptions& o
     try {
       doc = YAML::Load(piece.text);
     } catch (const YAML::Exception& e) {
-      Error err{ErrorCode::Syntax, with_line(options.source, e.mark.line + 1 + piece.first_line),
-                {}, {}, e.msg};
+      Error err{ErrorCode::Syntax,
+                with_line(options.source, e.mark.line + 1 + piece.first_line),
+                {},
+                {},
+                e.msg};
       out.push_back(Decoded{std::nullopt, err});
       continue;
     }

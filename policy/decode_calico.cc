@@ -9,9 +9,8 @@ namespace palisade::policy::detail {
 namespace {
 
 bool supports_ports(const std::vector<uint8_t>& protocols) {
-  return protocols.size() == 1 &&
-         (protocols[0] == ipproto::kTcp || protocols[0] == ipproto::kUdp ||
-          protocols[0] == ipproto::kSctp);
+  return protocols.size() == 1 && (protocols[0] == ipproto::kTcp || protocols[0] == ipproto::kUdp ||
+                                   protocols[0] == ipproto::kSctp);
 }
 
 // "80", 80, "8000:9000", or a port name.
@@ -106,9 +105,8 @@ PeerMatch read_entity_rule(const YamlReader& r, const Meta& meta, bool global_po
     return sel;
   };
   if (selector || ns_selector || service_accounts) {
-    EndpointSelector sel = with_namespace(
-        scoped_selector(selector ? read_calico_selector(*selector) : Selector(), meta,
-                        global_policy));
+    EndpointSelector sel = with_namespace(scoped_selector(
+        selector ? read_calico_selector(*selector) : Selector(), meta, global_policy));
     if (service_accounts) {
       service_accounts->allow_only({"names", "selector"});
       if (auto names = service_accounts->get("names")) {
@@ -169,7 +167,7 @@ Rule read_rule(const YamlReader& r, const Meta& meta, bool global_policy) {
       continue;
     }
     bool icmp_protocol = rule.protocols.size() == 1 && (rule.protocols[0] == ipproto::kIcmp ||
-                                                         rule.protocols[0] == ipproto::kIcmpV6);
+                                                        rule.protocols[0] == ipproto::kIcmpV6);
     if (!icmp_protocol) {
       icmp->fail("needs protocol ICMP or ICMPv6");
     }
@@ -186,8 +184,7 @@ Rule read_rule(const YamlReader& r, const Meta& meta, bool global_policy) {
     }
   }
   if (auto http = r.get("http")) {
-    http->fail("Calico application-layer http matches are not supported",
-               ErrorCode::Unsupported);
+    http->fail("Calico application-layer http matches are not supported", ErrorCode::Unsupported);
   }
   if (auto source = r.get("source")) {
     rule.source = read_entity_rule(*source, meta, global_policy);
@@ -249,16 +246,17 @@ std::vector<Policy> decode_calico_policy(const Meta& meta, const YamlReader& spe
       flag->fail("untracked and pre-DNAT policies are not supported", ErrorCode::Unsupported);
     }
   }
-  p.applies_to = scoped_selector(
-      spec.get("selector") ? read_calico_selector(spec.at("selector")) : Selector(), meta,
-      global_policy);
+  p.applies_to =
+      scoped_selector(spec.get("selector") ? read_calico_selector(spec.at("selector")) : Selector(),
+                      meta, global_policy);
   p.applies_to.scope.network_sets = false;
   p.applies_to.scope.host_endpoints = global_policy;
   if (auto ns_selector = spec.get("namespaceSelector")) {
     Selector sel = read_calico_selector(*ns_selector);
     if (sel.is_global()) {
-      ns_selector->fail("global() selects non-namespaced peers in rules; a policy's "
-                        "namespaceSelector selects namespaces");
+      ns_selector->fail(
+          "global() selects non-namespaced peers in rules; a policy's "
+          "namespaceSelector selects namespaces");
     } else if (!sel.is_all()) {
       p.applies_to.scope.kind = Scope::Kind::Namespaces;
       p.applies_to.scope.namespace_selector = sel;
@@ -309,8 +307,8 @@ Tier decode_calico_tier(const Meta& meta, const YamlReader& spec) {
 
 NetworkSet decode_calico_network_set(const Meta& meta, const YamlReader& spec) {
   spec.allow_only({"nets", "allowedEgressDomains"});
-  NetworkSet set{meta.kind == "GlobalNetworkSet" ? std::string() : meta.ns, meta.name,
-                 meta.labels, {}};
+  NetworkSet set{
+      meta.kind == "GlobalNetworkSet" ? std::string() : meta.ns, meta.name, meta.labels, {}};
   if (auto nets = spec.get("nets")) {
     set.nets = read_cidrs(*nets);
   }

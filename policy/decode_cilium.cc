@@ -71,8 +71,7 @@ std::variant<EndpointSelector, Entity> read_endpoint_selector(const YamlReader& 
   if (auto me = r.get("matchExpressions")) {
     for (const YamlReader& item : me->items()) {
       item.allow_only({"key", "operator", "values"});
-      Selector::Requirement req{strip_source(item.at("key").str()), item.at("operator").str(),
-                                {}};
+      Selector::Requirement req{strip_source(item.at("key").str()), item.at("operator").str(), {}};
       if (auto values = item.get("values")) {
         req.values = values->strings();
       }
@@ -119,8 +118,8 @@ std::vector<DnsRule> read_dns_rules(const YamlReader& list) {
   return out;
 }
 
-std::vector<PeerMatch> read_l3(const YamlReader& r, bool ingress, bool deny,
-                               const Context& ctx, bool& had_l3) {
+std::vector<PeerMatch> read_l3(const YamlReader& r, bool ingress, bool deny, const Context& ctx,
+                               bool& had_l3) {
   const std::string from = ingress ? "from" : "to";
   std::vector<PeerMatch> out;
   for (const char* unsupported : {"Requires", "Groups", "Nodes", "Services"}) {
@@ -249,8 +248,8 @@ std::optional<std::vector<L4>> read_l4(const YamlReader& r, bool ingress, bool d
   std::vector<L4> out;
   if (to_ports) {
     for (const YamlReader& entry : to_ports->items()) {
-      entry.allow_only({"ports", "rules", "serverNames", "listener", "terminatingTLS",
-                        "originatingTLS"});
+      entry.allow_only(
+          {"ports", "rules", "serverNames", "listener", "terminatingTLS", "originatingTLS"});
       for (const char* tls : {"serverNames", "listener", "terminatingTLS", "originatingTLS"}) {
         if (auto f = entry.get(tls)) {
           f->fail("is not supported", ErrorCode::Unsupported);
@@ -341,10 +340,10 @@ void lower_rules(const YamlReader& list, bool ingress, bool deny, const Context&
     const std::string from = ingress ? "from" : "to";
     if (ingress) {
       r.allow_only({"fromEndpoints", "fromRequires", "fromCIDR", "fromCIDRSet", "fromEntities",
-                     "fromGroups", "fromNodes", "toPorts", "icmps", "authentication"});
+                    "fromGroups", "fromNodes", "toPorts", "icmps", "authentication"});
     } else {
       r.allow_only({"toEndpoints", "toRequires", "toCIDR", "toCIDRSet", "toEntities", "toGroups",
-                     "toNodes", "toFQDNs", "toServices", "toPorts", "icmps", "authentication"});
+                    "toNodes", "toFQDNs", "toServices", "toPorts", "icmps", "authentication"});
     }
     if (auto auth = r.get("authentication")) {
       auth->fail("mutual authentication is not supported", ErrorCode::Unsupported);
@@ -378,8 +377,7 @@ std::vector<Policy> lower_spec(const YamlReader& spec, const Context& ctx) {
   spec.allow_only({"endpointSelector", "nodeSelector", "ingress", "ingressDeny", "egress",
                    "egressDeny", "labels", "description", "enableDefaultDeny"});
   if (auto node_selector = spec.get("nodeSelector")) {
-    node_selector->fail("host policies (nodeSelector) are not supported",
-                        ErrorCode::Unsupported);
+    node_selector->fail("host policies (nodeSelector) are not supported", ErrorCode::Unsupported);
   }
   Policy base;
   base.kind = ctx.clusterwide ? PolicyKind::CiliumClusterwideNetworkPolicy
@@ -392,8 +390,8 @@ std::vector<Policy> lower_spec(const YamlReader& spec, const Context& ctx) {
   base.source = ctx.meta.source;
   auto sel = read_endpoint_selector(spec.at("endpointSelector"), ctx);
   if (std::holds_alternative<Entity>(sel)) {
-    spec.at("endpointSelector").fail("selecting reserved identities is not supported",
-                                     ErrorCode::Unsupported);
+    spec.at("endpointSelector")
+        .fail("selecting reserved identities is not supported", ErrorCode::Unsupported);
   }
   base.applies_to = std::get<EndpointSelector>(std::move(sel));
   if (!ctx.clusterwide) {

@@ -34,9 +34,10 @@ std::optional<Selector> read_label_selector(const YamlReader& r) {
 
 Selector read_calico_selector(const YamlReader& r) {
   if (!r.is_scalar()) {
-    r.fail("expected a selector expression string (Calico selector syntax, e.g. "
-           "\"app == 'web'\"), got a " +
-           std::string(r.is_map() ? "map" : "list"));
+    r.fail(
+        "expected a selector expression string (Calico selector syntax, e.g. "
+        "\"app == 'web'\"), got a " +
+        std::string(r.is_map() ? "map" : "list"));
   }
   Result<Selector> sel = Selector::parse(r.str());
   if (!sel) {

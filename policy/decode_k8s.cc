@@ -47,8 +47,7 @@ std::vector<PortEntry> read_ports(const YamlReader& rule) {
       entry.ports.ranges.push_back({first, last});
     } else if (port) {
       if (end_port) {
-        end_port->fail("endPort needs a numeric port, not the named port \"" + port->str() +
-                       "\"");
+        end_port->fail("endPort needs a numeric port, not the named port \"" + port->str() + "\"");
       }
       entry.ports.names.push_back(port->str());
     } else if (end_port) {

@@ -23,8 +23,8 @@ using ipproto::is_icmp;
 struct MatchContext {
   const Snapshot& snap;
   const Flow& flow;
-  const Endpoint& judged;            // whose policy this is
-  const Endpoint* src = nullptr;     // endpoints owning the flow's addresses, if any
+  const Endpoint& judged;         // whose policy this is
+  const Endpoint* src = nullptr;  // endpoints owning the flow's addresses, if any
   const Endpoint* dst = nullptr;
 };
 
@@ -86,14 +86,14 @@ bool peer_matches(const MatchContext& ctx, const PeerMatch& m, const IpAddr& ip,
   if (m.not_selector && selector_matches(ctx, *m.not_selector, ip)) {
     return false;
   }
-  if (m.entities && std::ranges::none_of(*m.entities,
-                                         [&](Entity e) { return entity_matches(ctx, e, ip); })) {
+  if (m.entities &&
+      std::ranges::none_of(*m.entities, [&](Entity e) { return entity_matches(ctx, e, ip); })) {
     return false;
   }
   if (m.fqdns) {
-    if (!is_destination || !ctx.flow.fqdn ||
-        std::ranges::none_of(*m.fqdns,
-                             [&](const DnsRule& d) { return dns_rule_matches(d, *ctx.flow.fqdn); })) {
+    if (!is_destination || !ctx.flow.fqdn || std::ranges::none_of(*m.fqdns, [&](const DnsRule& d) {
+          return dns_rule_matches(d, *ctx.flow.fqdn);
+        })) {
       return false;
     }
   }
@@ -125,8 +125,7 @@ bool http_matches(const HttpRule& rule, const HttpRequest& req) {
   auto full = [](const std::string& pattern, const std::string& text) {
     return pattern.empty() || std::regex_match(text, std::regex(pattern, std::regex::extended));
   };
-  if (!full(rule.method, req.method) || !full(rule.path, req.path) ||
-      !full(rule.host, req.host)) {
+  if (!full(rule.method, req.method) || !full(rule.path, req.path) || !full(rule.host, req.host)) {
     return false;
   }
   return std::ranges::all_of(rule.headers, [&](const std::string& header) {
@@ -263,8 +262,8 @@ Decision judge(const Snapshot& snap, const Endpoint& ep, Direction dir, const Fl
     if (passed) {
       continue;
     }
-    const bool isolating = std::ranges::any_of(
-        applied.policies, [&](const Policy* p) { return p->isolates(dir); });
+    const bool isolating =
+        std::ranges::any_of(applied.policies, [&](const Policy* p) { return p->isolates(dir); });
     if (isolating && applied.tier->default_action == Action::Deny) {
       d.verdict = Verdict::Deny;
       d.by = Decision::By::EndOfTier;
@@ -277,8 +276,8 @@ Decision judge(const Snapshot& snap, const Endpoint& ep, Direction dir, const Fl
     d.verdict = Verdict::Allow;  // the namespace profile
   } else {
     // A host endpoint with no policy is default-deny, unless it takes Calico's allow profile.
-    const bool allow_profile = std::ranges::find(ep.profiles, "projectcalico-default-allow") !=
-                               ep.profiles.end();
+    const bool allow_profile =
+        std::ranges::find(ep.profiles, "projectcalico-default-allow") != ep.profiles.end();
     d.verdict = allow_profile ? Verdict::Allow : Verdict::Deny;
   }
   return d;

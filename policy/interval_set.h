@@ -36,9 +36,12 @@ class IntervalSet {
     normalize();
   }
   bool empty() const { return items_.empty(); }
-  bool is_all() const { return items_.size() == 1 && items_[0].first == 0 && items_[0].last == max_; }
+  bool is_all() const {
+    return items_.size() == 1 && items_[0].first == 0 && items_[0].last == max_;
+  }
   bool contains(T v) const {
-    return std::ranges::any_of(items_, [&](const Interval& i) { return i.first <= v && v <= i.last; });
+    return std::ranges::any_of(items_,
+                               [&](const Interval& i) { return i.first <= v && v <= i.last; });
   }
   const std::vector<Interval>& intervals() const { return items_; }
   T max() const { return max_; }
@@ -91,12 +94,12 @@ class IntervalSet {
 
  private:
   void normalize() {
-    std::ranges::sort(items_, [](const Interval& a, const Interval& b) { return a.first < b.first; });
+    std::ranges::sort(items_,
+                      [](const Interval& a, const Interval& b) { return a.first < b.first; });
     std::vector<Interval> merged;
     for (const Interval& i : items_) {
       // Merge overlapping and adjacent intervals (last + 1 == first), minding overflow at max.
-      if (!merged.empty() &&
-          (merged.back().last == max_ || i.first <= T(merged.back().last + 1))) {
+      if (!merged.empty() && (merged.back().last == max_ || i.first <= T(merged.back().last + 1))) {
         merged.back().last = std::max(merged.back().last, i.last);
       } else {
         merged.push_back(i);

@@ -68,8 +68,6 @@ bool Cidr::contains(const IpAddr& ip) const {
   return true;
 }
 
-std::string Cidr::to_string() const {
-  return addr.to_string() + "/" + std::to_string(prefix_len);
-}
+std::string Cidr::to_string() const { return addr.to_string() + "/" + std::to_string(prefix_len); }
 
 }  // namespace palisade::policy

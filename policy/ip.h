@@ -11,8 +11,8 @@
 namespace palisade::policy {
 
 struct IpAddr {
-  uint8_t family = 4;                // 4 or 6
-  std::array<uint8_t, 16> bytes{};   // network order; IPv4 uses the first 4
+  uint8_t family = 4;               // 4 or 6
+  std::array<uint8_t, 16> bytes{};  // network order; IPv4 uses the first 4
 
   // "10.0.0.1", "fd00::1". No brackets, no zone, no surrounding space.
   static std::optional<IpAddr> parse(std::string_view text);
@@ -22,7 +22,7 @@ struct IpAddr {
 };
 
 struct Cidr {
-  IpAddr addr;          // host bits are zero
+  IpAddr addr;  // host bits are zero
   uint8_t prefix_len = 0;
 
   // "10.0.0.0/8", "fd00::/64"; a bare address is a host prefix (/32, /128). Host bits set

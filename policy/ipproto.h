@@ -6,8 +6,7 @@
 
 namespace palisade::policy::ipproto {
 
-inline constexpr uint8_t kIcmp = 1, kTcp = 6, kUdp = 17, kIcmpV6 = 58, kSctp = 132,
-                         kUdpLite = 136;
+inline constexpr uint8_t kIcmp = 1, kTcp = 6, kUdp = 17, kIcmpV6 = 58, kSctp = 132, kUdpLite = 136;
 
 inline constexpr bool is_icmp(uint8_t proto) { return proto == kIcmp || proto == kIcmpV6; }
 // The protocols whose headers start with source and destination ports.

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "policy/ipproto.h"
 #include "policy/ip.h"
+#include "policy/ipproto.h"
 #include "policy/labels.h"
 #include "policy/selector.h"
 
@@ -59,10 +59,10 @@ enum class Entity : uint8_t { World, Cluster, Host, RemoteNode, All };
 // Which labelled things a selector is allowed to see, before its labels are checked.
 struct Scope {
   enum class Kind : uint8_t {
-    AnyNamespace,     // namespaced and non-namespaced things alike (global policies)
-    Namespace,        // only things in `ns` (namespaced policies)
-    Namespaces,       // only namespaced things whose namespace matches `namespace_selector`
-    NonNamespaced,    // only host endpoints and global network sets (`global()`)
+    AnyNamespace,   // namespaced and non-namespaced things alike (global policies)
+    Namespace,      // only things in `ns` (namespaced policies)
+    Namespaces,     // only namespaced things whose namespace matches `namespace_selector`
+    NonNamespaced,  // only host endpoints and global network sets (`global()`)
   };
   Kind kind = Kind::AnyNamespace;
   std::string ns;
@@ -92,14 +92,14 @@ struct DnsRule {
 
 // The source or destination side of a rule. Every field that is set must hold.
 struct PeerMatch {
-  std::vector<Cidr> nets;       // any of (empty: no constraint)
-  std::vector<Cidr> not_nets;   // none of
+  std::vector<Cidr> nets;      // any of (empty: no constraint)
+  std::vector<Cidr> not_nets;  // none of
   std::optional<EndpointSelector> selector;
   std::optional<EndpointSelector> not_selector;
   std::optional<std::vector<Entity>> entities;  // Cilium: any of; an empty list matches none
   std::optional<std::vector<DnsRule>> fqdns;    // Cilium toFQDNs: any of
-  bool matches_nothing = false;  // an L3 list that was present but empty (Cilium)
-  PortList ports, not_ports;     // ports of this side
+  bool matches_nothing = false;                 // an L3 list that was present but empty (Cilium)
+  PortList ports, not_ports;                    // ports of this side
 };
 
 struct Rule {
@@ -107,11 +107,11 @@ struct Rule {
   std::vector<uint8_t> protocols;      // any of; empty: any protocol
   std::vector<uint8_t> not_protocols;  // none of
   std::optional<IcmpMatch> icmp, not_icmp;
-  std::optional<uint8_t> ip_version;   // 4 or 6
+  std::optional<uint8_t> ip_version;  // 4 or 6
   PeerMatch source, destination;
-  std::vector<HttpRule> http;          // L7, judged per request (empty: no L7 rule)
+  std::vector<HttpRule> http;  // L7, judged per request (empty: no L7 rule)
   std::vector<DnsRule> dns;
-  std::string origin;                  // the rule it came from: spec.ingress[0]
+  std::string origin;  // the rule it came from: spec.ingress[0]
 };
 
 enum class PolicyKind : uint8_t {
@@ -142,9 +142,15 @@ struct Policy {
   std::vector<Rule> ingress, egress;
   std::string source;  // file:line or "api"
 
-  const std::vector<Rule>& rules(Direction d) const { return d == Direction::Ingress ? ingress : egress; }
-  bool has_type(Direction d) const { return d == Direction::Ingress ? types_ingress : types_egress; }
-  bool isolates(Direction d) const { return d == Direction::Ingress ? isolates_ingress : isolates_egress; }
+  const std::vector<Rule>& rules(Direction d) const {
+    return d == Direction::Ingress ? ingress : egress;
+  }
+  bool has_type(Direction d) const {
+    return d == Direction::Ingress ? types_ingress : types_egress;
+  }
+  bool isolates(Direction d) const {
+    return d == Direction::Ingress ? isolates_ingress : isolates_egress;
+  }
   // "NAMESPACE/DISPLAY" or "DISPLAY"
   std::string qualified_name() const { return ns.empty() ? display_name : ns + "/" + display_name; }
 };
@@ -174,7 +180,7 @@ struct Endpoint {
   std::string ns;    // empty for host endpoints
   std::string name;  // pod name, or host endpoint name
   std::string node;
-  Labels labels;     // as written on the object
+  Labels labels;  // as written on the object
   std::string service_account;
   std::vector<IpAddr> ips;
   std::vector<NamedPort> named_ports;

@@ -237,8 +237,7 @@ std::vector<PeerPiece> PeerLowering::lower(const PeerMatch& m, const Endpoint& j
   names.insert(names.end(), m.not_ports.names.begin(), m.not_ports.names.end());
   std::vector<PeerPiece> pieces;
   if (judged_side) {
-    PortSet ports =
-        has_ports ? wanted.unite(resolve(m.ports.names, judged, protocol)) : wanted;
+    PortSet ports = has_ports ? wanted.unite(resolve(m.ports.names, judged, protocol)) : wanted;
     ports = ports.subtract(excluded.unite(resolve(m.not_ports.names, judged, protocol)));
     if (!ports.empty()) {
       pieces.push_back({std::move(a), std::move(ports)});

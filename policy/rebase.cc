@@ -99,9 +99,8 @@ bool same_set(const SetView& a, uint32_t ida, const SetView& b, uint32_t idb) {
       const AclRule& x = a.policy.rules(family)[ia[k]];
       const AclRule& y = b.policy.rules(family)[ib[k]];
       if (x.proto_first != y.proto_first || x.proto_last != y.proto_last || x.src != y.src ||
-          x.dst != y.dst || x.sport != y.sport || x.dport != y.dport ||
-          x.category != y.category || x.priority != y.priority ||
-          !same_verdict(a.policy, x.verdict, b.policy, y.verdict)) {
+          x.dst != y.dst || x.sport != y.sport || x.dport != y.dport || x.category != y.category ||
+          x.priority != y.priority || !same_verdict(a.policy, x.verdict, b.policy, y.verdict)) {
         return false;
       }
     }

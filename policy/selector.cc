@@ -8,12 +8,24 @@ namespace palisade::policy {
 
 struct Selector::Node {
   enum class Op {
-    All, Global, Has, Eq, Ne, In, NotIn, Contains, StartsWith, EndsWith, Not, And, Or
+    All,
+    Global,
+    Has,
+    Eq,
+    Ne,
+    In,
+    NotIn,
+    Contains,
+    StartsWith,
+    EndsWith,
+    Not,
+    And,
+    Or
   };
   Op op = Op::All;
   std::string key;
-  std::string value;                     // Eq, Ne, Contains, StartsWith, EndsWith
-  std::set<std::string> values;          // In, NotIn (a set: order and repeats don't matter)
+  std::string value;             // Eq, Ne, Contains, StartsWith, EndsWith
+  std::set<std::string> values;  // In, NotIn (a set: order and repeats don't matter)
   std::vector<std::shared_ptr<const Node>> kids;  // Not (1), And, Or (2 or more)
 };
 
@@ -49,8 +61,8 @@ NodePtr negate(NodePtr kid) {
 }
 
 bool is_key_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '.' ||
-         c == '/' || c == '-';
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '.' || c == '/' ||
+         c == '-';
 }
 
 // Recursive descent over the text; every failure becomes an Error naming the column.

@@ -45,10 +45,24 @@ Labels cilium_labels(const Endpoint& ep, const Labels& ns_labels) {
 Failsafe Failsafe::calico_defaults() {
   using namespace ipproto;
   return Failsafe{
-      {{kTcp, 22}, {kUdp, 68}, {kTcp, 179}, {kTcp, 2379}, {kTcp, 2380}, {kTcp, 5473},
-       {kTcp, 6443}, {kTcp, 6666}, {kTcp, 6667}},
-      {{kUdp, 53}, {kUdp, 67}, {kTcp, 179}, {kTcp, 2379}, {kTcp, 2380}, {kTcp, 5473},
-       {kTcp, 6443}, {kTcp, 6666}, {kTcp, 6667}},
+      {{kTcp, 22},
+       {kUdp, 68},
+       {kTcp, 179},
+       {kTcp, 2379},
+       {kTcp, 2380},
+       {kTcp, 5473},
+       {kTcp, 6443},
+       {kTcp, 6666},
+       {kTcp, 6667}},
+      {{kUdp, 53},
+       {kUdp, 67},
+       {kTcp, 179},
+       {kTcp, 2379},
+       {kTcp, 2380},
+       {kTcp, 5473},
+       {kTcp, 6443},
+       {kTcp, 6666},
+       {kTcp, 6667}},
   };
 }
 
@@ -110,8 +124,7 @@ std::optional<Endpoint> pod_endpoint(const Pod& pod, const std::string& source) 
 
 Selectable make_selectable(const Snapshot& snap, const Endpoint& ep) {
   Selectable s;
-  s.kind = ep.kind == EndpointKind::Workload ? Selectable::Kind::Workload
-                                             : Selectable::Kind::Host;
+  s.kind = ep.kind == EndpointKind::Workload ? Selectable::Kind::Workload : Selectable::Kind::Host;
   s.ns = ep.ns;
   s.endpoint = &ep;
   s.service_account = ep.service_account;
@@ -131,10 +144,9 @@ void Snapshot::replace_workload(const std::string& ns, const std::string& name,
                                 std::optional<Endpoint> ep) {
   const auto workloads_end = std::ranges::partition_point(
       endpoints, [](const Endpoint& e) { return e.kind == EndpointKind::Workload; });
-  const auto at = std::lower_bound(endpoints.begin(), workloads_end, std::tie(ns, name),
-                                   [](const Endpoint& e, const auto& id) {
-                                     return std::tie(e.ns, e.name) < id;
-                                   });
+  const auto at = std::lower_bound(
+      endpoints.begin(), workloads_end, std::tie(ns, name),
+      [](const Endpoint& e, const auto& id) { return std::tie(e.ns, e.name) < id; });
   const auto index = at - endpoints.begin();
   const bool present = at != workloads_end && at->ns == ns && at->name == name;
   if (present && ep) {
@@ -250,10 +262,9 @@ SnapshotBuild build_snapshot(const std::vector<Object>& objects, const Failsafe&
   for (const Object* obj : policy_objects) {
     const auto& lowered = std::get<std::vector<Policy>>(obj->body);
     if (!lowered.empty() && snap->tier(lowered.front().tier) == nullptr) {
-      out.errors.push_back(Error{ErrorCode::NotFound, obj->source, obj->key.to_string(),
-                                 "spec.tier",
-                                 "tier \"" + lowered.front().tier +
-                                     "\" does not exist; the policy is not in force"});
+      out.errors.push_back(Error{
+          ErrorCode::NotFound, obj->source, obj->key.to_string(), "spec.tier",
+          "tier \"" + lowered.front().tier + "\" does not exist; the policy is not in force"});
       continue;
     }
     snap->policies.insert(snap->policies.end(), lowered.begin(), lowered.end());

@@ -41,11 +41,11 @@ struct Selectable {
 
 struct Snapshot {
   std::map<std::string, Namespace, std::less<>> namespaces;
-  std::vector<Endpoint> endpoints;       // workload endpoints, then host endpoints
+  std::vector<Endpoint> endpoints;  // workload endpoints, then host endpoints
   std::vector<NetworkSet> network_sets;
   std::map<std::string, Node, std::less<>> nodes;
-  std::vector<Tier> tiers;               // in evaluation order; `default` always present
-  std::vector<Policy> policies;          // in evaluation order: tier, band, order, name
+  std::vector<Tier> tiers;       // in evaluation order; `default` always present
+  std::vector<Policy> policies;  // in evaluation order: tier, band, order, name
   // Every endpoint (first, in the order of `endpoints`) and network set, with their labels.
   std::vector<Selectable> selectables;
   // Service accounts' labels by (namespace, name), for serviceAccountSelector.
@@ -64,8 +64,7 @@ struct Snapshot {
   // absent. Every order and link build_snapshot() gives is kept, so the result equals the
   // snapshot built from the changed objects. For a compile session that patches the snapshot
   // it compiled last rather than building it again: moves, but no copies of other endpoints.
-  void replace_workload(const std::string& ns, const std::string& name,
-                        std::optional<Endpoint> ep);
+  void replace_workload(const std::string& ns, const std::string& name, std::optional<Endpoint> ep);
 
   Snapshot() = default;
   Snapshot(const Snapshot&) = delete;  // selectables point into the vectors above

@@ -39,8 +39,8 @@ bool YamlReader::has(std::string_view key) const {
 YamlReader YamlReader::at(std::string_view key) const {
   expect_map();
   if (!has(key)) {
-    YamlReader(node_, join(path_, key), strict_).fail("required field is missing",
-                                                      ErrorCode::MissingField);
+    YamlReader(node_, join(path_, key), strict_)
+        .fail("required field is missing", ErrorCode::MissingField);
   }
   return YamlReader(node_[std::string(key)], join(path_, key), strict_);
 }

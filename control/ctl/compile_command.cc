@@ -1,15 +1,13 @@
-#include "control/ctl/commands.h"
-
 #include <boost/program_options.hpp>
-
 #include <chrono>
 #include <iomanip>
 #include <iostream>
 
-#include "control/verify/classbench_export.h"
 #include "control/ctl/command_line.h"
+#include "control/ctl/commands.h"
 #include "control/source/file_list.h"
 #include "control/source/scenario.h"
+#include "control/verify/classbench_export.h"
 #include "dataplane/acl_tables.h"
 #include "dataplane/eal.h"
 #include "policy/compiler.h"
@@ -119,9 +117,9 @@ int compile_command(const std::vector<std::string>& args) {
     if (vm["stats"].as<bool>()) {
       for (uint8_t family : {uint8_t{4}, uint8_t{6}}) {
         const auto& s = tables.value()->stats(family);
-        std::cout << "  IPv" << int{family} << ": " << s.rules << " rules, built in "
-                  << s.build_ms << " ms, " << std::setprecision(2)
-                  << double(s.memory_bytes) / (1 << 20) << " MiB" << std::setprecision(1) << "\n";
+        std::cout << "  IPv" << int{family} << ": " << s.rules << " rules, built in " << s.build_ms
+                  << " ms, " << std::setprecision(2) << double(s.memory_bytes) / (1 << 20) << " MiB"
+                  << std::setprecision(1) << "\n";
       }
     }
   }

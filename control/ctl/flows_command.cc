@@ -2,9 +2,8 @@
 // latest flow lines of a running daemon (its /flows), and with --follow every new one.
 #include <chrono>
 #include <iostream>
-#include <thread>
-
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "control/ctl/admin_client.h"
 #include "control/ctl/command_line.h"
@@ -33,8 +32,8 @@ int flows_command(const std::vector<std::string>& args) {
   const auto start = std::chrono::steady_clock::now();
   uint64_t after = 0;
   do {
-    std::optional<std::string> body = admin_get(*address, "/flows?after=" + std::to_string(after),
-                                                error);
+    std::optional<std::string> body =
+        admin_get(*address, "/flows?after=" + std::to_string(after), error);
     if (!body) {
       std::cerr << "palisadectl flows: " << error << "\n";
       return 1;
@@ -53,8 +52,8 @@ int flows_command(const std::vector<std::string>& args) {
       std::this_thread::sleep_for(std::chrono::milliseconds(300));
     }
   } while (follow && !interrupted() &&
-           (duration <= 0 || std::chrono::steady_clock::now() - start <
-                                 std::chrono::duration<double>(duration)));
+           (duration <= 0 ||
+            std::chrono::steady_clock::now() - start < std::chrono::duration<double>(duration)));
   return 0;
 }
 

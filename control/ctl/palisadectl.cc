@@ -1,7 +1,6 @@
 // palisadectl: the command-line tool of Palisade. One verb per file (control/ctl/*_command.cc):
 //   palisadectl verify | compile | stats | flows | policies ... (see kUsage)
 #include <boost/program_options.hpp>
-
 #include <csignal>
 #include <iostream>
 #include <string>

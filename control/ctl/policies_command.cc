@@ -35,8 +35,9 @@ int policies_command(const std::vector<std::string>& args) {
   const po::variables_map vm = parse_command_line(args, desc);
   std::unique_ptr<PolicySource> source;
   if (vm.count("kubeconfig") || vm["in-cluster"].as<bool>()) {
-    auto access = vm.count("kubeconfig") ? kube::kubeconfig_access(vm["kubeconfig"].as<std::string>())
-                                         : kube::in_cluster_access();
+    auto access = vm.count("kubeconfig")
+                      ? kube::kubeconfig_access(vm["kubeconfig"].as<std::string>())
+                      : kube::in_cluster_access();
     if (!access) {
       std::cerr << "palisadectl policies: " << access.error().to_string() << "\n";
       return 2;

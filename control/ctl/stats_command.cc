@@ -1,7 +1,6 @@
 // `palisadectl stats [--admin HOST:PORT | --config NODE.yaml] [--json]`: the counters of a
 // running daemon (its /stats), as text or as the JSON it served.
 #include <iostream>
-
 #include <nlohmann/json.hpp>
 
 #include "control/ctl/admin_client.h"

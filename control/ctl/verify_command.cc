@@ -2,7 +2,6 @@
 // conformance scenarios through the chosen engines and compares each flow's answer with its
 // expectation; prints a line per flow, then 'N passed, N failed'; exits 1 if any failed.
 #include <boost/program_options.hpp>
-
 #include <iostream>
 #include <memory>
 #include <string>
@@ -45,7 +44,9 @@ int verify_command(const std::vector<std::string>& args) {
       "files", po::value<std::vector<std::string>>(), "scenario files or directories");
   const po::variables_map vm = parse_command_line(args, desc);
   if (!vm.count("files")) {
-    std::cerr << "palisadectl verify: no scenario file given\n" << "usage: palisadectl verify [--engine reference|compiled|dataplane|all] [--quiet] FILE|DIR...\n";
+    std::cerr << "palisadectl verify: no scenario file given\n"
+              << "usage: palisadectl verify [--engine reference|compiled|dataplane|all] [--quiet] "
+                 "FILE|DIR...\n";
     return 2;
   }
   const std::string engine_name = vm["engine"].as<std::string>();
@@ -87,6 +88,5 @@ int verify_command(const std::vector<std::string>& args) {
   std::cout << "\n";
   return totals.failed == 0 ? 0 : 1;
 }
-
 
 }  // namespace palisade::control

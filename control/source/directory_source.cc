@@ -201,11 +201,13 @@ policy::Result<bool> DirectorySource::watch() {
   namespace fs = std::filesystem;
   const fs::path target = fs::is_directory(path_) ? fs::path(path_) : fs::path(path_).parent_path();
   inotify_fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  if (inotify_fd_ < 0 ||
-      inotify_add_watch(inotify_fd_, target.empty() ? "." : target.c_str(),
-                        IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE |
-                            IN_MODIFY) < 0) {
-    return policy::Error{policy::ErrorCode::Io, path_, {}, {},
+  if (inotify_fd_ < 0 || inotify_add_watch(inotify_fd_, target.empty() ? "." : target.c_str(),
+                                           IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM |
+                                               IN_CREATE | IN_DELETE | IN_MODIFY) < 0) {
+    return policy::Error{policy::ErrorCode::Io,
+                         path_,
+                         {},
+                         {},
                          std::string("cannot watch for changes: ") + std::strerror(errno)};
   }
   return true;

@@ -20,9 +20,9 @@ class PolicySource {
   using Clock = std::chrono::steady_clock;
 
   struct Update {
-    std::string summary;                // "3 files, 41 objects" / "12 events"
-    std::vector<std::string> problems;  // one line per rejected or kept-last-good object
-    std::vector<std::string> log;       // what else happened (a kind found missing, ...)
+    std::string summary;                      // "3 files, 41 objects" / "12 events"
+    std::vector<std::string> problems;        // one line per rejected or kept-last-good object
+    std::vector<std::string> log;             // what else happened (a kind found missing, ...)
     std::vector<Clock::time_point> arrivals;  // when each event applied here arrived
     bool changed = true;  // what is in force changed (false: e.g. a relist of the same objects)
   };

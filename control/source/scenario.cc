@@ -27,8 +27,8 @@ policy::Verdict read_verdict(const YamlReader& r) {
 }
 
 ScenarioFlow read_flow(const YamlReader& r, int index) {
-  r.allow_only({"src", "dst", "proto", "dport", "sport", "family", "icmp", "http", "fqdn",
-                "expect", "reply", "by", "note"});
+  r.allow_only({"src", "dst", "proto", "dport", "sport", "family", "icmp", "http", "fqdn", "expect",
+                "reply", "by", "note"});
   ScenarioFlow f;
   f.index = index;
   f.line = r.line();
@@ -187,8 +187,11 @@ Result<Scenario> load_scenario(const std::string& path) {
 
 Result<policy::Flow> resolve_flow(const Scenario& scenario, const ScenarioFlow& f) {
   auto fail = [&](const std::string& what) {
-    return Error{ErrorCode::InvalidField, scenario.path + ":" + std::to_string(f.line), {},
-                 "flows[" + std::to_string(f.index) + "]", what};
+    return Error{ErrorCode::InvalidField,
+                 scenario.path + ":" + std::to_string(f.line),
+                 {},
+                 "flows[" + std::to_string(f.index) + "]",
+                 what};
   };
   auto address = [&](const std::string& text,
                      std::optional<policy::IpAddr>& out) -> std::optional<Error> {

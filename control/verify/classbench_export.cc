@@ -18,7 +18,8 @@ uint32_t v4(const policy::IpAddr& ip) {
 
 std::string v6_full(const policy::IpAddr& ip) {
   char buf[64];
-  std::snprintf(buf, sizeof(buf), "%02x%02x:%02x%02x:%02x%02x:%02x%02x:%02x%02x:%02x%02x:%02x%02x:%02x%02x",
+  std::snprintf(buf, sizeof(buf),
+                "%02x%02x:%02x%02x:%02x%02x:%02x%02x:%02x%02x:%02x%02x:%02x%02x:%02x%02x",
                 ip.bytes[0], ip.bytes[1], ip.bytes[2], ip.bytes[3], ip.bytes[4], ip.bytes[5],
                 ip.bytes[6], ip.bytes[7], ip.bytes[8], ip.bytes[9], ip.bytes[10], ip.bytes[11],
                 ip.bytes[12], ip.bytes[13], ip.bytes[14], ip.bytes[15]);
@@ -57,9 +58,8 @@ policy::Result<ClassBenchCounts> export_classbench(const policy::CompiledPolicy&
     }
     // rte_acl gives the highest priority to the first line: keep each category's order.
     std::vector<policy::AclRule> rules = p.rules(family);
-    std::stable_sort(rules.begin(), rules.end(), [](const auto& a, const auto& b) {
-      return a.priority > b.priority;
-    });
+    std::stable_sort(rules.begin(), rules.end(),
+                     [](const auto& a, const auto& b) { return a.priority > b.priority; });
     for (const policy::AclRule& r : rules) {
       for (auto [value, mask] : proto_blocks(r.proto_first, r.proto_last)) {
         char proto[32];

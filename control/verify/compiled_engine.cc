@@ -2,8 +2,8 @@
 
 #include <map>
 
-#include "dataplane/acl_tables.h"
 #include "control/verify/compiled_evaluator.h"
+#include "dataplane/acl_tables.h"
 #include "dataplane/eal.h"
 #include "policy/compiler.h"
 
@@ -43,9 +43,7 @@ class CompiledEngine final : public VerdictEngine {
       a.skipped = "cannot compile: " + v.error().to_string();
       return a;
     }
-    CompiledVerdict cv = CompiledEvaluator(v.value()->policy,
-                                                                 *v.value()->tables)
-                                        .evaluate(flow);
+    CompiledVerdict cv = CompiledEvaluator(v.value()->policy, *v.value()->tables).evaluate(flow);
     a.verdict = cv.allow ? policy::Verdict::Allow : policy::Verdict::Deny;
     a.reply = a.verdict;  // conntrack: replies of an allowed connection pass
     a.by = cv.by.empty() ? "(no endpoint judged)" : cv.by;

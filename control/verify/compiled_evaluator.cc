@@ -10,8 +10,8 @@ using dataplane::fill_key;
 using policy::CompiledPolicy;
 
 dataplane::Outcome CompiledEvaluator::judge(uint32_t set, const policy::Flow& flow) const {
-  const bool icmp = flow.protocol == policy::ipproto::kIcmp ||
-                    flow.protocol == policy::ipproto::kIcmpV6;
+  const bool icmp =
+      flow.protocol == policy::ipproto::kIcmp || flow.protocol == policy::ipproto::kIcmpV6;
   const uint16_t sport = icmp ? flow.icmp_type.value_or(0) : flow.src_port;
   const uint16_t dport = icmp ? flow.icmp_code.value_or(0) : flow.dst_port;
   std::array<uint32_t, dataplane::kMaxCategories> results{};

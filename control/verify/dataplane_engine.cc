@@ -2,11 +2,11 @@
 
 #include <algorithm>
 
-#include "dataplane/flow_report.h"
-#include "dataplane/dataplane.h"
-#include "dataplane/eal.h"
 #include "control/verify/packet_craft.h"
 #include "control/verify/ring_ports.h"
+#include "dataplane/dataplane.h"
+#include "dataplane/eal.h"
+#include "dataplane/flow_report.h"
 #include "policy/compiler.h"
 
 namespace palisade::control {
@@ -71,23 +71,21 @@ class DataplaneEngine final : public VerdictEngine {
     dp_->drain_flow_events([](const dataplane::FlowEvent&) {});
 
     const size_t src_port = port_of(flow.src), dst_port = port_of(flow.dst);
-    const FrameSpec first = spec_for_flow(
-        flow, src_port == 0 ? kRemoteMac : pod_mac(src_port - 1),
-        src_port == 0 ? dp_roles_mac(0) : kGatewayMac);
+    const FrameSpec first = spec_for_flow(flow, src_port == 0 ? kRemoteMac : pod_mac(src_port - 1),
+                                          src_port == 0 ? dp_roles_mac(0) : kGatewayMac);
     const Delivery d = deliver(first, src_port, dst_port, a);
     a.verdict = d.arrived ? policy::Verdict::Allow : policy::Verdict::Deny;
-    dp_->drain_flow_events([&](const dataplane::FlowEvent& e) {
-      a.by = dataplane::decided_by(e, *dp_->current());
-    });
+    dp_->drain_flow_events(
+        [&](const dataplane::FlowEvent& e) { a.by = dataplane::decided_by(e, *dp_->current()); });
     if (a.by.empty()) {
       a.by = "(no endpoint judged)";
     }
     a.detail = a.by + (d.arrived ? "" : " (dropped: " + d.drop + ")");
 
-    const bool stateful_reply = flow.protocol == policy::ipproto::kTcp ||
-                                ((flow.protocol == policy::ipproto::kIcmp ||
-                                  flow.protocol == policy::ipproto::kIcmpV6) &&
-                                 !flow.icmp_type);
+    const bool stateful_reply =
+        flow.protocol == policy::ipproto::kTcp ||
+        ((flow.protocol == policy::ipproto::kIcmp || flow.protocol == policy::ipproto::kIcmpV6) &&
+         !flow.icmp_type);
     if (!a.error && (d.arrived || stateful_reply)) {
       FrameSpec reply = reply_of(first);
       reply.src_mac = dst_port == 0 ? kRemoteMac : pod_mac(dst_port - 1);
@@ -197,15 +195,14 @@ class DataplaneEngine final : public VerdictEngine {
   }
 
   // What leaves is what came in, routed: gateway or uplink MACs, TTL one less.
-  void check_rewrite(const FrameSpec& spec, const Frame& f, size_t out,
-                     EngineAnswer& a) {
+  void check_rewrite(const FrameSpec& spec, const Frame& f, size_t out, EngineAnswer& a) {
     FrameSpec expected = spec;
     expected.ttl = static_cast<uint8_t>(spec.ttl - 1);
     expected.src_mac = out == 0 ? dp_roles_mac(0) : kGatewayMac;
     expected.dst_mac = out == 0 ? kRemoteMac : pod_mac(out - 1);
     if (f != craft_frame(expected)) {
-      a.error = "the frame out of " + ports_[out].name + " is not the routed input: " +
-                describe_frame(f);
+      a.error =
+          "the frame out of " + ports_[out].name + " is not the routed input: " + describe_frame(f);
     }
   }
 

@@ -1,12 +1,12 @@
 #include "control/verify/ring_ports.h"
 
-#include <algorithm>
-#include <cstring>
-
 #include <rte_errno.h>
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
+
+#include <algorithm>
+#include <cstring>
 
 namespace palisade::control {
 
@@ -18,12 +18,18 @@ policy::Result<RingPort> create_ring_port(const std::string& name, uint32_t ring
   p.outbound = rte_ring_create((name + "-out").c_str(), ring_size, SOCKET_ID_ANY,
                                RING_F_SP_ENQ | RING_F_SC_DEQ);
   if (p.inbound == nullptr || p.outbound == nullptr) {
-    return policy::Error{policy::ErrorCode::LimitExceeded, "ring port", name, {},
+    return policy::Error{policy::ErrorCode::LimitExceeded,
+                         "ring port",
+                         name,
+                         {},
                          std::string("cannot create its rings: ") + rte_strerror(rte_errno)};
   }
   const int id = rte_eth_from_rings(name.c_str(), &p.inbound, 1, &p.outbound, 1, SOCKET_ID_ANY);
   if (id < 0) {
-    return policy::Error{policy::ErrorCode::Unsupported, "ring port", name, {},
+    return policy::Error{policy::ErrorCode::Unsupported,
+                         "ring port",
+                         name,
+                         {},
                          std::string("cannot create the port: ") + rte_strerror(rte_errno)};
   }
   p.id = static_cast<uint16_t>(id);

@@ -4,12 +4,12 @@
 // ring. No hugepages, no devices, no second process.
 #pragma once
 
+#include <rte_mempool.h>
+#include <rte_ring.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include <rte_mempool.h>
-#include <rte_ring.h>
 
 #include "policy/error.h"
 

@@ -95,8 +95,8 @@ void verify_file(const std::string& path, VerdictEngine& engine, const VerifyOpt
     } else if (d.object) {
       if (const auto* ignored = std::get_if<policy::IgnoredKind>(&d.object->body)) {
         if (!options.quiet) {
-          out << "note " << d.object->source << ": " << d.object->key.to_string()
-              << " ignored (" << ignored->reason << ")\n";
+          out << "note " << d.object->source << ": " << d.object->key.to_string() << " ignored ("
+              << ignored->reason << ")\n";
         }
       }
     }
@@ -143,8 +143,8 @@ void verify_file(const std::string& path, VerdictEngine& engine, const VerifyOpt
     if (a.error) {
       problem = *a.error;
     } else if (a.verdict != f.expect) {
-      problem = std::string("expected ") + verdict_name(f.expect) + ", got " +
-                verdict_name(a.verdict);
+      problem =
+          std::string("expected ") + verdict_name(f.expect) + ", got " + verdict_name(a.verdict);
     } else if (f.by && *f.by != a.by) {
       problem = "expected by " + *f.by + ", got by " + a.by;
     } else if (f.reply && a.reply && *f.reply != *a.reply) {

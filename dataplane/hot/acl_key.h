@@ -5,10 +5,10 @@
 // For ICMP, the port fields carry the type (sport) and the code (dport).
 #pragma once
 
+#include <rte_byteorder.h>
+
 #include <cstddef>
 #include <cstdint>
-
-#include <rte_byteorder.h>
 
 namespace palisade::dataplane {
 

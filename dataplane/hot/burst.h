@@ -7,11 +7,11 @@
 // what was queued, which the worker empties after each burst.
 #pragma once
 
-#include <array>
-#include <cstdint>
-
 #include <rte_mbuf.h>
 #include <rte_ring.h>
+
+#include <array>
+#include <cstdint>
 
 #include "dataplane/hot/acl_key.h"
 #include "dataplane/hot/classify.h"
@@ -37,14 +37,14 @@ inline constexpr uint16_t kBurst = 32;  // packets received, and judged, at a ti
 
 // What the stages use of their worker: its identity, its tables and its counters.
 struct BurstContext {
-  uint32_t worker = 0;                   // RCU reader id, counter row, tx queue on every port
+  uint32_t worker = 0;  // RCU reader id, counter row, tx queue on every port
   const PortRoles* roles = nullptr;
-  Conntrack* conntrack = nullptr;        // shared by every worker
-  FlowCache* flow_cache = nullptr;       // the worker's own
-  FragmentTable* fragments = nullptr;    // the worker's own
+  Conntrack* conntrack = nullptr;      // shared by every worker
+  FlowCache* flow_cache = nullptr;     // the worker's own
+  FragmentTable* fragments = nullptr;  // the worker's own
   TimeExceededBudget* time_exceeded = nullptr;
   WorkerCounters* counters = nullptr;
-  rte_ring* flow_log = nullptr;          // single producer (this worker); null: no flow log
+  rte_ring* flow_log = nullptr;  // single producer (this worker); null: no flow log
   bool rejudge_established = true;
 };
 
@@ -52,15 +52,15 @@ inline constexpr uint8_t kNoEvent = 0xff;
 
 // One packet's state. Each stage writes what the later ones read before they read it.
 struct PacketState {
-  rte_mbuf* m = nullptr;     // null once dropped
-  ParsedPacket parsed;       // parse
-  FlowKey key;               // parse: the connection looked up (an ICMP error's: the quoted one)
-  uint32_t cache_hash = 0;   // parse: FlowCache::hash(key)
-  FlowCache::Hit cached;     // track: the flow cache's candidate slot
-  FlowMatch match;           // track: the connection and the direction of this packet
-  FlowProbe probe;           // track: set when the table was searched (a flow cache miss)
-  bool judge = false;        // track: classify against the current generation
-  bool seen = false;         // track: an established connection's packet, recorded by locate
+  rte_mbuf* m = nullptr;    // null once dropped
+  ParsedPacket parsed;      // parse
+  FlowKey key;              // parse: the connection looked up (an ICMP error's: the quoted one)
+  uint32_t cache_hash = 0;  // parse: FlowCache::hash(key)
+  FlowCache::Hit cached;    // track: the flow cache's candidate slot
+  FlowMatch match;          // track: the connection and the direction of this packet
+  FlowProbe probe;          // track: set when the table was searched (a flow cache miss)
+  bool judge = false;       // track: classify against the current generation
+  bool seen = false;        // track: an established connection's packet, recorded by locate
   EndpointSets src_sets, dst_sets;  // locate: dst_sets for every packet, src_sets where needed
   // classify: the connection's original direction (a rejudged reply is turned around, so it
   // is judged as the connection it belongs to), and each side's outcome.
@@ -98,7 +98,7 @@ struct Burst {
   uint64_t now = 0;  // TSC at receive
 
   std::array<PacketState, kBurst> packets;
-  std::array<uint8_t, kBurst> live;    // indexes into packets of those still in play
+  std::array<uint8_t, kBurst> live;  // indexes into packets of those still in play
   uint32_t n_live = 0;
   std::array<uint8_t, kBurst> judged;  // locate: those to classify and decide
   uint32_t n_judged = 0;

@@ -48,16 +48,16 @@ void classify_split(const ClassifyTables& t, size_t f, const uint8_t** keys, uin
                   categories * sizeof(uint32_t));
     }
     for (uint32_t k = 0; k < no; ++k) {
-      std::memcpy(results + size_t{overlay_at[k]} * categories,
-                  &overlay_results[k * categories], categories * sizeof(uint32_t));
+      std::memcpy(results + size_t{overlay_at[k]} * categories, &overlay_results[k * categories],
+                  categories * sizeof(uint32_t));
     }
   }
 }
 
 }  // namespace
 
-void classify(const ClassifyTables& tables, uint8_t family, const uint8_t** keys,
-              uint32_t* results, uint32_t n) noexcept {
+void classify(const ClassifyTables& tables, uint8_t family, const uint8_t** keys, uint32_t* results,
+              uint32_t n) noexcept {
   const size_t f = family == 4 ? 0 : 1;
   if (tables.overlay_first_set != 0) {
     classify_split(tables, f, keys, results, n);

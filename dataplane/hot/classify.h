@@ -5,10 +5,10 @@
 // context), so workers classify on it concurrently.
 #pragma once
 
+#include <rte_acl.h>
+
 #include <array>
 #include <cstdint>
-
-#include <rte_acl.h>
 
 namespace palisade::dataplane {
 
@@ -26,7 +26,7 @@ struct ClassifyTables {
 // Classifies n keys of one family (AclKeyV4* or AclKeyV6* as bytes); writes n * categories
 // results, 0 where a category had no match. With an overlay, each key goes to the one
 // context that holds its set's rules.
-void classify(const ClassifyTables& tables, uint8_t family, const uint8_t** keys,
-              uint32_t* results, uint32_t n) noexcept;
+void classify(const ClassifyTables& tables, uint8_t family, const uint8_t** keys, uint32_t* results,
+              uint32_t n) noexcept;
 
 }  // namespace palisade::dataplane

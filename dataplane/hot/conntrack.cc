@@ -1,13 +1,14 @@
 #include "dataplane/hot/conntrack.h"
-#include "policy/ipproto.h"
-
-#include <algorithm>
-#include <cstring>
 
 #include <rte_debug.h>
 #include <rte_jhash.h>
 #include <rte_prefetch.h>
 #include <rte_vect.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "policy/ipproto.h"
 
 namespace palisade::dataplane {
 
@@ -29,7 +30,9 @@ constexpr uint32_t with_kind(uint32_t word, uint32_t kind) { return (word & ~kKi
 // sets (and 1/16 of L2's): established packets of 10k connections paid ~10 cycles for that.
 // A bucket's empty mask, turned so that bit 0 is that place.
 constexpr uint32_t kBucketMask = (1u << Conntrack::kSlotsPerBucket) - 1;
-uint32_t start_of(uint32_t live_word) { return (live_word >> kKindBits) % Conntrack::kSlotsPerBucket; }
+uint32_t start_of(uint32_t live_word) {
+  return (live_word >> kKindBits) % Conntrack::kSlotsPerBucket;
+}
 uint32_t turned(uint32_t mask, uint32_t start) {
   return ((mask >> start) | (mask << (Conntrack::kSlotsPerBucket - start))) & kBucketMask;
 }
@@ -92,14 +95,12 @@ FlowProbe Conntrack::probe_words(const FlowKeyWords& words,
   if (((canonical.w[4] >> 32) & 0xff) == 4) {
     // An IPv4 key's words 1 and 3 are zero: hashing its 16 other bytes takes two jhash
     // rounds instead of four. (The family byte is hashed, so no IPv6 key hashes alike.)
-    const uint32_t v4[4] = {static_cast<uint32_t>(canonical.w[0]),
-                            static_cast<uint32_t>(canonical.w[2]),
-                            static_cast<uint32_t>(canonical.w[4]),
-                            static_cast<uint32_t>(canonical.w[4] >> 32)};
+    const uint32_t v4[4] = {
+        static_cast<uint32_t>(canonical.w[0]), static_cast<uint32_t>(canonical.w[2]),
+        static_cast<uint32_t>(canonical.w[4]), static_cast<uint32_t>(canonical.w[4] >> 32)};
     rte_jhash_32b_2hashes(v4, 4, &h_first, &h_second);
   } else {
-    rte_jhash_32b_2hashes(reinterpret_cast<const uint32_t*>(canonical.w), 10, &h_first,
-                          &h_second);
+    rte_jhash_32b_2hashes(reinterpret_cast<const uint32_t*>(canonical.w), 10, &h_first, &h_second);
   }
   p.buckets[0] = static_cast<uint32_t>((uint64_t{h_first} * buckets_) >> 32);
   p.buckets[1] = static_cast<uint32_t>((uint64_t{h_second} * buckets_) >> 32);
@@ -133,8 +134,7 @@ Conntrack::Conntrack(void* memory, uint32_t capacity, const ConntrackTimeouts& t
   std::memset(memory, 0, memory_size(capacity));
 }
 
-uint32_t Conntrack::find(const FlowKeyWords& canonical, FlowProbe& p,
-                         uint64_t now) const noexcept {
+uint32_t Conntrack::find(const FlowKeyWords& canonical, FlowProbe& p, uint64_t now) const noexcept {
   uint32_t most_empty = 0;
   p.free_slot = kNoFlow;
   for (uint32_t c = 0; c < choices(p); ++c) {
@@ -160,8 +160,7 @@ uint32_t Conntrack::match(uint32_t first, uint32_t candidates, uint32_t live_wor
     const uint32_t slot = first + static_cast<uint32_t>(__builtin_ctz(bits));
     // The SIMD read only picked candidates. Acquire: pairs with insert's store-release, so a
     // Live header means a written key.
-    if (std::atomic_ref<uint32_t>(headers_[slot]).load(std::memory_order_acquire) !=
-        live_word) {
+    if (std::atomic_ref<uint32_t>(headers_[slot]).load(std::memory_order_acquire) != live_word) {
       continue;
     }
     const FlowEntry& e = entries_[slot];
@@ -215,7 +214,8 @@ void Conntrack::lookup(const FlowKey* const* keys, uint32_t n, FlowMatch* out, u
       FlowMatch& match = out[base + i];
       match.index = slot;
       match.dir = FlowDir::Original;
-      if (slot != kNoFlow && (entries_[slot].original_is_canonical_ != 0) != p[i].key_is_canonical) {
+      if (slot != kNoFlow &&
+          (entries_[slot].original_is_canonical_ != 0) != p[i].key_is_canonical) {
         match.dir = FlowDir::Reply;
       }
     }
@@ -224,7 +224,8 @@ void Conntrack::lookup(const FlowKey* const* keys, uint32_t n, FlowMatch* out, u
 
 void Conntrack::prefetch_insert(const FlowProbe& probe) const noexcept {
   if (probe.free_slot < capacity()) {
-    __builtin_prefetch(&entries_[probe.free_slot], 1);  // for writing (rte_prefetch0_write is experimental)
+    __builtin_prefetch(&entries_[probe.free_slot],
+                       1);  // for writing (rte_prefetch0_write is experimental)
   }
 }
 
@@ -261,10 +262,9 @@ void Conntrack::fill(uint32_t slot, const FlowKeyWords& canonical, const FlowPro
   std::atomic_ref<uint32_t>(headers_[slot]).store(p.live_word, std::memory_order_release);
 }
 
-uint32_t Conntrack::insert_probed(const FlowKey& original, const FlowProbe& p,
-                                  uint32_t generation, uint32_t egress_verdict,
-                                  uint32_t ingress_verdict, uint8_t tcp_flags,
-                                  uint64_t now) noexcept {
+uint32_t Conntrack::insert_probed(const FlowKey& original, const FlowProbe& p, uint32_t generation,
+                                  uint32_t egress_verdict, uint32_t ingress_verdict,
+                                  uint8_t tcp_flags, uint64_t now) noexcept {
   const FlowKeyWords words = words_of(original);
   const FlowKeyWords canonical = p.key_is_canonical ? words : reversed_words(words);
   // The slot the lookup found empty, if it still is: the buckets need not be read again. A

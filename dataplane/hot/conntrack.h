@@ -237,7 +237,6 @@ class Conntrack {
 
   uint32_t capacity() const noexcept { return buckets_ * kSlotsPerBucket; }
 
-
   // Control thread. Live connections, counted by a scan of the headers (O(capacity), no
   // counter written on the hot path): exact on a quiet table, approximate while workers
   // insert and remove.
@@ -356,8 +355,8 @@ inline FlowMatch Conntrack::check(uint32_t index, uint32_t probe_word, bool key_
     return match;
   }
   match.index = index;
-  match.dir = (e.original_is_canonical_ != 0) != key_is_canonical ? FlowDir::Reply
-                                                                   : FlowDir::Original;
+  match.dir =
+      (e.original_is_canonical_ != 0) != key_is_canonical ? FlowDir::Reply : FlowDir::Original;
   return match;
 }
 

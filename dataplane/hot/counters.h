@@ -9,31 +9,31 @@
 // free of data races, and a reader sees each counter's latest value soon enough.
 #pragma once
 
+#include <rte_config.h>
+
 #include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
-#include <rte_config.h>
-
 #include "dataplane/hot/drop.h"
 
 namespace palisade::dataplane {
 
 enum class Counter : uint8_t {
-  Rx,                // packets received
-  Tx,                // packets transmitted
-  ConntrackHits,     // packets of tracked connections
-  Classified,        // packets judged by the policy tables
-  Allowed,           // new connections allowed (and put in conntrack)
-  Denied,            // packets denied by policy
-  Rejudged,          // connections judged again by a newer generation
-  DroppedAfterAllow, // connections policy allowed that the node could not carry
-  ArpReplies,        // ARP requests answered for the gateway
-  NdReplies,         // neighbor solicitations answered for the gateway
-  TimeExceededSent,  // ICMP Time Exceeded errors sent to pods
-  FlowLogLost,       // flow events lost to a full flow-log ring
+  Rx,                 // packets received
+  Tx,                 // packets transmitted
+  ConntrackHits,      // packets of tracked connections
+  Classified,         // packets judged by the policy tables
+  Allowed,            // new connections allowed (and put in conntrack)
+  Denied,             // packets denied by policy
+  Rejudged,           // connections judged again by a newer generation
+  DroppedAfterAllow,  // connections policy allowed that the node could not carry
+  ArpReplies,         // ARP requests answered for the gateway
+  NdReplies,          // neighbor solicitations answered for the gateway
+  TimeExceededSent,   // ICMP Time Exceeded errors sent to pods
+  FlowLogLost,        // flow events lost to a full flow-log ring
   Count,
 };
 inline constexpr size_t kCounters = static_cast<size_t>(Counter::Count);
@@ -51,7 +51,8 @@ inline constexpr std::array<CounterInfo, kCounters> kCounterInfo{{
     {"allowed_connections", "New connections allowed"},
     {"denied_packets", "Packets denied by policy"},
     {"rejudged_connections", "Connections re-judged by a new generation"},
-    {"dropped_after_allow", "Connections policy allowed that were dropped (conntrack full, no route)"},
+    {"dropped_after_allow",
+     "Connections policy allowed that were dropped (conntrack full, no route)"},
     {"arp_replies", "ARP requests answered for the gateway"},
     {"nd_replies", "Neighbor solicitations answered for the gateway"},
     {"time_exceeded_sent", "ICMP Time Exceeded errors sent to pods (RFC 1812 4.3.2.7)"},
@@ -106,8 +107,8 @@ class alignas(64) WorkerCounters {
   static void copy(const std::array<uint64_t, N>& from, std::array<uint64_t, N>& to) noexcept {
     for (size_t i = 0; i < N; ++i) {
       // atomic_ref<const T> is C++26; the value is only loaded.
-      to[i] = std::atomic_ref<uint64_t>(const_cast<uint64_t&>(from[i]))
-                  .load(std::memory_order_relaxed);
+      to[i] =
+          std::atomic_ref<uint64_t>(const_cast<uint64_t&>(from[i])).load(std::memory_order_relaxed);
     }
   }
 

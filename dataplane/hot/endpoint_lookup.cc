@@ -18,8 +18,8 @@ void lookup_v4_into(const EndpointIndex& index, const rte_be32_t* const* addrs, 
   }
   rte_lpm_lookup_bulk(index.v4, ips, hops, n);
   for (uint32_t i = 0; i < n; ++i) {
-    at(out, i) = (hops[i] & RTE_LPM_LOOKUP_SUCCESS) != 0 ? index.sets[hops[i] & 0x00ffffff]
-                                                         : EndpointSets{};
+    at(out, i) =
+        (hops[i] & RTE_LPM_LOOKUP_SUCCESS) != 0 ? index.sets[hops[i] & 0x00ffffff] : EndpointSets{};
   }
 }
 
@@ -28,9 +28,9 @@ void lookup_v6_into(const EndpointIndex& index, const uint8_t* const* addrs, uin
                     Out out) noexcept {
   void* data[RTE_HASH_LOOKUP_BULK_MAX];
   uint64_t hits = 0;
-  rte_hash_lookup_bulk_data(
-      index.v6, const_cast<const void**>(reinterpret_cast<const void* const*>(addrs)), n, &hits,
-      data);
+  rte_hash_lookup_bulk_data(index.v6,
+                            const_cast<const void**>(reinterpret_cast<const void* const*>(addrs)),
+                            n, &hits, data);
   for (uint32_t i = 0; i < n; ++i) {
     at(out, i) = (hits >> i) & 1 ? unpack_sets(data[i]) : EndpointSets{};
   }

@@ -4,11 +4,11 @@
 // rte_lpm of /32 routes (two memory reads a lookup), IPv6 in an rte_hash.
 #pragma once
 
-#include <cstdint>
-
 #include <rte_byteorder.h>
 #include <rte_hash.h>
 #include <rte_lpm.h>
+
+#include <cstdint>
 
 namespace palisade::dataplane {
 
@@ -30,8 +30,7 @@ struct EndpointIndex {
 // each) and the port.
 inline constexpr uint32_t kMaxSetId = (1u << 24) - 1;
 inline void* pack_sets(const EndpointSets& s) {
-  return reinterpret_cast<void*>((uint64_t{s.egress} << 40) | (uint64_t{s.ingress} << 16) |
-                                 s.port);
+  return reinterpret_cast<void*>((uint64_t{s.egress} << 40) | (uint64_t{s.ingress} << 16) | s.port);
 }
 inline EndpointSets unpack_sets(void* data) {
   const auto v = reinterpret_cast<uint64_t>(data);

@@ -29,12 +29,12 @@
 // Threads: one per worker, used by that worker alone. Hot path: no allocation, no lock.
 #pragma once
 
-#include <array>
-#include <cstdint>
-
 #include <rte_hash_crc.h>
 #include <rte_prefetch.h>
 #include <rte_vect.h>
+
+#include <array>
+#include <cstdint>
 
 #include "dataplane/hot/conntrack.h"
 #include "dataplane/hot/flow_key.h"
@@ -81,8 +81,8 @@ class alignas(64) FlowCache {
     const Set& set = sets_[hash % kSets];
     const __m128i hashes = _mm_load_si128(reinterpret_cast<const __m128i*>(set.hash.data()));
     const __m128i want = _mm_set1_epi32(static_cast<int>(hash));
-    const auto mask = static_cast<uint32_t>(
-        _mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(hashes, want))));
+    const auto mask =
+        static_cast<uint32_t>(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(hashes, want))));
     if (mask == 0) {
       return Hit{};
     }

@@ -20,9 +20,9 @@ namespace palisade::dataplane {
 
 class FragmentTable {
  public:
-  static constexpr size_t kBuckets = 256;      // x kWays entries: 1024 datagrams in flight
+  static constexpr size_t kBuckets = 256;  // x kWays entries: 1024 datagrams in flight
   static constexpr size_t kWays = 4;
-  static constexpr size_t kMaxPieces = 16;     // a 64 KiB datagram in 4 KiB pieces
+  static constexpr size_t kMaxPieces = 16;  // a 64 KiB datagram in 4 KiB pieces
 
   // timeout in the caller's clock units (TSC cycles on a worker).
   explicit FragmentTable(uint64_t timeout) : timeout_(timeout) {}

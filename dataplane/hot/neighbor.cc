@@ -41,18 +41,17 @@ bool answer_arp(uint8_t* frame, uint32_t len, const uint8_t gateway_mac[6]) noex
   }
   uint8_t* a = frame + kEth;
   // htype Ethernet, ptype IPv4, hlen 6, plen 4, opcode request.
-  if (read16(a) != 1 || read16(a + 2) != 0x0800 || a[4] != 6 || a[5] != 4 ||
-      read16(a + 6) != 1) {
+  if (read16(a) != 1 || read16(a + 2) != 0x0800 || a[4] != 6 || a[5] != 4 || read16(a + 6) != 1) {
     return false;
   }
   uint8_t* sha = a + 8;
   uint8_t* spa = a + 14;
   uint8_t* tha = a + 18;
   uint8_t* tpa = a + 24;
-  const uint32_t sender = (uint32_t{spa[0]} << 24) | (uint32_t{spa[1]} << 16) |
-                          (uint32_t{spa[2]} << 8) | spa[3];
-  const uint32_t target = (uint32_t{tpa[0]} << 24) | (uint32_t{tpa[1]} << 16) |
-                          (uint32_t{tpa[2]} << 8) | tpa[3];
+  const uint32_t sender =
+      (uint32_t{spa[0]} << 24) | (uint32_t{spa[1]} << 16) | (uint32_t{spa[2]} << 8) | spa[3];
+  const uint32_t target =
+      (uint32_t{tpa[0]} << 24) | (uint32_t{tpa[1]} << 16) | (uint32_t{tpa[2]} << 8) | tpa[3];
   if (sender == 0 || target == sender || is_group_mac(sha)) {
     return false;  // a probe, a gratuitous ARP, or a reply that would be multicast
   }
@@ -87,8 +86,7 @@ uint32_t answer_neighbor_solicitation(uint8_t* frame, uint32_t len, uint32_t cap
   const uint32_t icmp_len = read16(ip + 4);
   // No extension headers: a solicitation never needs one, and walking them is parse.cc's
   // job; one that carries them is not answered.
-  if ((ip[0] >> 4) != 6 || ip[6] != kIcmpV6 || icmp_len < kNsMin ||
-      kEth + kIpv6 + icmp_len > len) {
+  if ((ip[0] >> 4) != 6 || ip[6] != kIcmpV6 || icmp_len < kNsMin || kEth + kIpv6 + icmp_len > len) {
     return 0;
   }
   uint8_t* icmp = ip + kIpv6;

@@ -59,9 +59,9 @@ bool answer_arp(uint8_t* frame, uint32_t len, const uint8_t gateway_mac[6]) noex
 // node file that sets another gateway address should pass it.
 inline constexpr uint8_t kDefaultGatewayIpv6[16] = {0xfe, 0x80, 0, 0, 0, 0, 0, 0,
                                                     0,    0,    0, 0, 0, 0, 0, 1};
-uint32_t answer_neighbor_solicitation(
-    uint8_t* frame, uint32_t len, uint32_t capacity, const uint8_t gateway_mac[6],
-    const uint8_t gateway_ip[16] = kDefaultGatewayIpv6) noexcept;
+uint32_t answer_neighbor_solicitation(uint8_t* frame, uint32_t len, uint32_t capacity,
+                                      const uint8_t gateway_mac[6],
+                                      const uint8_t gateway_ip[16] = kDefaultGatewayIpv6) noexcept;
 
 // Ethernet 14 + IPv6 40 + NA 24 + Target Link-Layer Address option 8.
 inline constexpr uint32_t kNeighborAdvertisementLen = 14 + 40 + 24 + 8;

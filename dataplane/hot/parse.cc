@@ -1,12 +1,13 @@
 #include "dataplane/hot/parse.h"
-#include "policy/ipproto.h"
+
+#include <rte_vect.h>
 
 #include <bit>
 #include <cstddef>
 #include <cstring>
 #include <type_traits>
 
-#include <rte_vect.h>
+#include "policy/ipproto.h"
 
 namespace palisade::dataplane {
 
@@ -38,8 +39,8 @@ inline void set_ports(ParsedPacket& out, uint16_t sport, uint16_t dport) {
   write_ports<offsetof(ParsedPacket, sport), offsetof(ParsedPacket, dport)>(out, sport, dport);
 }
 inline void set_inner_ports(ParsedPacket& out, uint16_t sport, uint16_t dport) {
-  write_ports<offsetof(ParsedPacket, inner_sport), offsetof(ParsedPacket, inner_dport)>(
-      out, sport, dport);
+  write_ports<offsetof(ParsedPacket, inner_sport), offsetof(ParsedPacket, inner_dport)>(out, sport,
+                                                                                        dport);
 }
 
 // Where the bytes of a frame end in memory. A frame in one buffer is read up to its length,
@@ -179,8 +180,8 @@ std::optional<Drop> parse_quoted(const uint8_t* q, uint32_t avail, Readable<kSeg
     pos = 40;
     uint8_t next = q[6];
     for (int count = 0;; ++count) {
-      const bool walked = next == kHopByHop || next == kRouting || next == kFragment ||
-                          next == kDestinationOptions;
+      const bool walked =
+          next == kHopByHop || next == kRouting || next == kFragment || next == kDestinationOptions;
       if (!walked) {
         break;
       }

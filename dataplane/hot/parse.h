@@ -21,11 +21,11 @@ enum class L3Kind : uint8_t { Ipv4, Ipv6, Arp };
 
 struct ParsedPacket {
   L3Kind kind = L3Kind::Ipv4;
-  uint16_t vlan = 0;          // 0: untagged
+  uint16_t vlan = 0;  // 0: untagged
   uint16_t l3_offset = 0;
-  uint16_t l4_offset = 0;     // 0 when the packet has no L4 header to read (later fragment)
-  uint8_t proto = 0;          // upper-layer protocol (after IPv6 extension headers)
-  uint8_t ttl = 0;            // TTL or hop limit
+  uint16_t l4_offset = 0;  // 0 when the packet has no L4 header to read (later fragment)
+  uint8_t proto = 0;       // upper-layer protocol (after IPv6 extension headers)
+  uint8_t ttl = 0;         // TTL or hop limit
   uint8_t src[16] = {}, dst[16] = {};  // network order; IPv4 uses the first 4 bytes
   uint16_t sport = 0, dport = 0;       // host order; for ICMP: type and code
   uint8_t tcp_flags = 0;

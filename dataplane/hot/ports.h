@@ -3,13 +3,13 @@
 // each pod port may send (PodPortGuard: its pod's MAC and addresses, nothing else).
 #pragma once
 
+#include <rte_byteorder.h>
+#include <rte_config.h>
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-
-#include <rte_byteorder.h>
-#include <rte_config.h>
 
 namespace palisade::dataplane {
 

@@ -69,8 +69,8 @@ void classify(Burst& b, const Generation& g) noexcept {
   const uint32_t cats = g.tables.categories;
   for (uint32_t j = 0; j < w.n_pending; ++j) {
     const ClassifyWork::Pending& q = w.pending[j];
-    const uint32_t* results = (q.family == 4 ? w.results4.data() : w.results6.data()) +
-                              size_t{q.slot} * cats;
+    const uint32_t* results =
+        (q.family == 4 ? w.results4.data() : w.results6.data()) + size_t{q.slot} * cats;
     const Outcome o = walk(g.walk, q.set, results);
     if (q.egress) {
       q.p->egress = o;

@@ -18,9 +18,9 @@ void record_event(Burst& b, PacketState& p, const Generation& g) {
   e.generation = g.number;
   e.family = p.parsed.kind == L3Kind::Ipv4 ? 4 : 6;
   e.proto = p.parsed.proto;
-  e.action = p.allowed ? FlowEvent::Action::Allowed
-                       : (p.match.index != kNoFlow ? FlowEvent::Action::Cut
-                                                   : FlowEvent::Action::Denied);
+  e.action = p.allowed
+                 ? FlowEvent::Action::Allowed
+                 : (p.match.index != kNoFlow ? FlowEvent::Action::Cut : FlowEvent::Action::Denied);
   e.sport = p.c_sport;
   e.dport = p.c_dport;
   e.in_port = b.in_port;

@@ -1,11 +1,11 @@
 // stage::parse: parse and check each frame; answer ARP and NDP for the gateway; guard pod
 // ports (a pod sends only from its own MAC and addresses); turn away what the routed model
 // never forwards and what would outlive its TTL; build the conntrack key.
-#include <cstring>
-#include <optional>
-
 #include <rte_ether.h>
 #include <rte_mbuf.h>
+
+#include <cstring>
+#include <optional>
 
 #include "dataplane/hot/flow_key.h"
 #include "dataplane/hot/neighbor.h"
@@ -117,11 +117,11 @@ void parse(Burst& b, const Generation& g, const BurstContext& ctx) noexcept {
     if (pp.proto == ipproto::kIcmpV6 && pp.l4_offset != 0 && pp.sport >= 133 && pp.sport <= 137) {
       const uint32_t room = rte_pktmbuf_tailroom(p.m) + len;
       // The answer is written over the solicitation, in its one segment.
-      const uint32_t out = pod_port && pp.sport == kNeighborSolicitation && p.m->nb_segs == 1
-                               ? answer_neighbor_solicitation(frame, len, room,
-                                                              roles.gateway_mac.data(),
-                                                              roles.gateway_ipv6.data())
-                               : 0;
+      const uint32_t out =
+          pod_port && pp.sport == kNeighborSolicitation && p.m->nb_segs == 1
+              ? answer_neighbor_solicitation(frame, len, room, roles.gateway_mac.data(),
+                                             roles.gateway_ipv6.data())
+              : 0;
       if (out != 0) {
         b.count(Counter::NdReplies);
         answer(b, p, out);

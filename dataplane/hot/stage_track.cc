@@ -76,10 +76,9 @@ void track(Burst& b, const Generation& g, const BurstContext& ctx) noexcept {
   uint32_t n_missed = 0;
   for (uint32_t j = 0; j < n_look; ++j) {
     PacketState& p = b.packets[look[j]];
-    p.match = p.cached.slot == kNoFlow
-                  ? FlowMatch{}
-                  : ct.check(p.cached.slot, p.cached.probe_word(), p.cached.key_is_canonical(),
-                             p.key, b.now);
+    p.match = p.cached.slot == kNoFlow ? FlowMatch{}
+                                       : ct.check(p.cached.slot, p.cached.probe_word(),
+                                                  p.cached.key_is_canonical(), p.key, b.now);
     if (p.match.index == kNoFlow) {
       keys[n_missed] = &p.key;
       missed[n_missed++] = look[j];

@@ -24,9 +24,9 @@ inline void write16(uint8_t* p, uint16_t v) {
 
 }  // namespace
 
-uint32_t make_time_exceeded(uint8_t* frame, uint32_t len, uint32_t capacity,
-                            const ParsedPacket& p, const uint8_t gateway_mac[6],
-                            const uint8_t gateway_ipv4[4], const uint8_t gateway_ipv6[16]) noexcept {
+uint32_t make_time_exceeded(uint8_t* frame, uint32_t len, uint32_t capacity, const ParsedPacket& p,
+                            const uint8_t gateway_mac[6], const uint8_t gateway_ipv4[4],
+                            const uint8_t gateway_ipv6[16]) noexcept {
   if (p.kind == L3Kind::Arp || p.vlan != 0 || p.l3_offset != kEth || p.icmp_error ||
       (p.fragment && !p.first_fragment) || len < kEth) {
     return 0;
@@ -35,10 +35,10 @@ uint32_t make_time_exceeded(uint8_t* frame, uint32_t len, uint32_t capacity,
   const uint8_t* ip = frame + kEth;
   const uint32_t header = v4 ? 20 : 40;
   // What the packet's own IP length says it has (never Ethernet padding), within the frame.
-  const uint32_t ip_len = std::min<uint32_t>(v4 ? read16(ip + 2) : 40u + read16(ip + 4), len - kEth);
-  const uint32_t quote =
-      v4 ? std::min<uint32_t>((ip[0] & 0x0fu) * 4 + 8, ip_len)
-         : std::min<uint32_t>(kIpv6MinMtu - header - kIcmpHeader, ip_len);
+  const uint32_t ip_len =
+      std::min<uint32_t>(v4 ? read16(ip + 2) : 40u + read16(ip + 4), len - kEth);
+  const uint32_t quote = v4 ? std::min<uint32_t>((ip[0] & 0x0fu) * 4 + 8, ip_len)
+                            : std::min<uint32_t>(kIpv6MinMtu - header - kIcmpHeader, ip_len);
   const uint32_t out_len = kEth + header + kIcmpHeader + quote;
   if (out_len > capacity) {
     return 0;
@@ -51,9 +51,18 @@ uint32_t make_time_exceeded(uint8_t* frame, uint32_t len, uint32_t capacity,
   std::memcpy(frame, frame + 6, 6);                // to whoever sent it
   std::memcpy(frame + 6, gateway_mac, 6);
   if (v4) {
-    const uint8_t h[12] = {0x45, 0, static_cast<uint8_t>((header + kIcmpHeader + quote) >> 8),
-                           static_cast<uint8_t>(header + kIcmpHeader + quote), 0, 0, 0, 0,
-                           kErrorTtl, kIcmp, 0, 0};
+    const uint8_t h[12] = {0x45,
+                           0,
+                           static_cast<uint8_t>((header + kIcmpHeader + quote) >> 8),
+                           static_cast<uint8_t>(header + kIcmpHeader + quote),
+                           0,
+                           0,
+                           0,
+                           0,
+                           kErrorTtl,
+                           kIcmp,
+                           0,
+                           0};
     std::memcpy(out_ip, h, sizeof(h));
     std::memcpy(out_ip + 16, sender, 4);  // destination first: the source overwrites nothing
     std::memcpy(out_ip + 12, gateway_ipv4, 4);
@@ -63,8 +72,9 @@ uint32_t make_time_exceeded(uint8_t* frame, uint32_t len, uint32_t capacity,
     write16(icmp + 2, static_cast<uint16_t>(~fold(ones_sum(icmp, kIcmpHeader + quote, 0))));
   } else {
     const uint32_t payload = kIcmpHeader + quote;
-    const uint8_t h[8] = {0x60, 0, 0, 0, static_cast<uint8_t>(payload >> 8),
-                          static_cast<uint8_t>(payload), kIcmpV6, kErrorTtl};
+    const uint8_t h[8] = {
+        0x60,    0,        0, 0, static_cast<uint8_t>(payload >> 8), static_cast<uint8_t>(payload),
+        kIcmpV6, kErrorTtl};
     std::memcpy(out_ip, h, sizeof(h));
     std::memcpy(out_ip + 24, sender, 16);
     std::memcpy(out_ip + 8, gateway_ipv6, 16);

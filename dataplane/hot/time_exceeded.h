@@ -24,9 +24,9 @@ namespace palisade::dataplane {
 // Returns the error's length, or 0 (the frame untouched) when no error may be sent: the
 // packet is an ICMP error itself or a later fragment (RFC 1812 4.3.2.7, RFC 4443 2.4(e)),
 // is tagged, or the error does not fit in `capacity`.
-uint32_t make_time_exceeded(uint8_t* frame, uint32_t len, uint32_t capacity,
-                            const ParsedPacket& p, const uint8_t gateway_mac[6],
-                            const uint8_t gateway_ipv4[4], const uint8_t gateway_ipv6[16]) noexcept;
+uint32_t make_time_exceeded(uint8_t* frame, uint32_t len, uint32_t capacity, const ParsedPacket& p,
+                            const uint8_t gateway_mac[6], const uint8_t gateway_ipv4[4],
+                            const uint8_t gateway_ipv6[16]) noexcept;
 
 inline constexpr uint32_t kTimeExceededPerSecond = 1000;
 inline constexpr uint32_t kTimeExceededBurst = 50;

@@ -1,12 +1,12 @@
 // The admin API: what the probes and scrapers get, before and after the control thread
 // publishes, and the Prometheus and JSON renderings of a node's counters.
-#include "control/admin_server.h"
-#include "control/node_metrics.h"
-
 #include <gtest/gtest.h>
 #include <httplib.h>
 
 #include <nlohmann/json.hpp>
+
+#include "control/admin_server.h"
+#include "control/node_metrics.h"
 
 namespace palisade::control {
 namespace {
@@ -58,7 +58,8 @@ TEST(AdminServer, FlowsAreServedAfterASequenceNumberAndBounded) {
   EXPECT_EQ(all.front()["line"], "flow 10");
   const uint64_t last = all.back()["seq"];
   (*admin)->add_flow_line("newest");
-  auto after = nlohmann::json::parse(get((*admin)->port(), "/flows?after=" + std::to_string(last))->body);
+  auto after =
+      nlohmann::json::parse(get((*admin)->port(), "/flows?after=" + std::to_string(last))->body);
   ASSERT_EQ(after.size(), 1u);
   EXPECT_EQ(after[0]["line"], "newest");
   EXPECT_EQ(get((*admin)->port(), "/flows?after=x")->status, 400);

@@ -90,9 +90,9 @@ TEST_F(AclTablesTest, Ipv6PrefixesSpanTheFourWords) {
 TEST_F(AclTablesTest, EveryClassifyMethodGivesTheSameAnswers) {
   auto t = AclTables::build(sample()).value();
   int methods = 0;
-  for (enum rte_acl_classify_alg alg : {RTE_ACL_CLASSIFY_SCALAR, RTE_ACL_CLASSIFY_SSE,
-                                   RTE_ACL_CLASSIFY_AVX2, RTE_ACL_CLASSIFY_AVX512X16,
-                                   RTE_ACL_CLASSIFY_AVX512X32}) {
+  for (enum rte_acl_classify_alg alg :
+       {RTE_ACL_CLASSIFY_SCALAR, RTE_ACL_CLASSIFY_SSE, RTE_ACL_CLASSIFY_AVX2,
+        RTE_ACL_CLASSIFY_AVX512X16, RTE_ACL_CLASSIFY_AVX512X32}) {
     if (!t->set_algorithm(alg)) {
       continue;
     }
@@ -115,10 +115,10 @@ TEST_F(AclTablesTest, AFamilyWithoutRulesAnswersNoMatch) {
 TEST_F(AclTablesTest, MemoryBoundIsALimitErrorNotACrash) {
   CompiledPolicy p = sample();
   for (uint32_t i = 0; i < 2000; ++i) {
-    p.rules_v4.push_back(rule(1, ("10." + std::to_string(i / 250) + "." + std::to_string(i % 250) +
-                                  ".0/24").c_str(),
-                              "0.0.0.0/0", static_cast<uint16_t>(i), static_cast<uint16_t>(i),
-                              1, 300 + static_cast<int32_t>(i), 8));
+    p.rules_v4.push_back(
+        rule(1, ("10." + std::to_string(i / 250) + "." + std::to_string(i % 250) + ".0/24").c_str(),
+             "0.0.0.0/0", static_cast<uint16_t>(i), static_cast<uint16_t>(i), 1,
+             300 + static_cast<int32_t>(i), 8));
   }
   auto t = AclTables::build(p, 4096);
   ASSERT_FALSE(t.has_value());

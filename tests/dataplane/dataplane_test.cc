@@ -32,10 +32,10 @@
 #include <string_view>
 #include <vector>
 
-#include "dataplane/eal.h"
 #include "control/verify/packet_craft.h"
 #include "control/verify/pcap_file.h"
 #include "control/verify/ring_ports.h"
+#include "dataplane/eal.h"
 #include "policy/compiler.h"
 #include "policy/decode.h"
 #include "policy/snapshot.h"

@@ -1,11 +1,11 @@
 // TableCache and the overlay tables under it: what is reused, what is built, when a full
 // build replaces the base, and that each generation's tables answer for its own policy.
 #include "dataplane/table_cache.h"
-#include "dataplane/verdict_table.h"
 
 #include <gtest/gtest.h>
 
 #include "dataplane/eal.h"
+#include "dataplane/verdict_table.h"
 
 namespace palisade::dataplane {
 namespace {
@@ -54,7 +54,8 @@ CompiledPolicy two_pods(uint16_t port_a, uint16_t port_b, const char* tier = "de
                 rule(4, "10.0.0.0/8", port_b, 100, 3), rule(4, "0.0.0.0/0", 0, 1, 4)};
   p.rules_v4[1].dport = {0, 65535};
   p.rules_v4[3].dport = {0, 65535};
-  p.endpoints = {{*IpAddr::parse("10.0.0.1"), 1, 2, "ns/a"}, {*IpAddr::parse("10.0.0.2"), 3, 4, "ns/b"}};
+  p.endpoints = {{*IpAddr::parse("10.0.0.1"), 1, 2, "ns/a"},
+                 {*IpAddr::parse("10.0.0.2"), 3, 4, "ns/b"}};
   return p;
 }
 
@@ -145,8 +146,9 @@ TEST_F(TableCacheTest, ABurstSplitAcrossBaseAndOverlayKeepsEachKeysResults) {
     const bool a = i % 3 == 0;
     const bool want = a || i % 2 == 1;
     const uint32_t set = a ? 5 : 4;
-    EXPECT_EQ(walk(verdicts.walk(t->num_categories()), set, &results[i * t->num_categories()]).allow,
-              want)
+    EXPECT_EQ(
+        walk(verdicts.walk(t->num_categories()), set, &results[i * t->num_categories()]).allow,
+        want)
         << "key " << i;
   }
 }

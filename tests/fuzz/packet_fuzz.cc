@@ -22,8 +22,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (size_t first = 0; first < size; first += 5) {
     std::vector<uint8_t> segment(data, data + first);  // exactly the first segment's bytes
     ParsedPacket q;
-    const std::optional<Drop> split = parse_packet(
-        segment.data(), static_cast<uint32_t>(first), static_cast<uint32_t>(size), q);
+    const std::optional<Drop> split =
+        parse_packet(segment.data(), static_cast<uint32_t>(first), static_cast<uint32_t>(size), q);
     if (split == Drop::SplitHeaders) {
       continue;
     }

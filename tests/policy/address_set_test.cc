@@ -69,12 +69,12 @@ TEST(IntervalSet, RandomOperationsAgreeWithAPlainBitmap) {
 TEST(AddressSet, ExceptBecomesTheFewestPrefixes) {
   // 10.0.0.0/8 except 10.0.1.0/24, as ipBlock writes it.
   AddressSet s = AddressSet::of(cidr("10.0.0.0/8")).subtract(AddressSet::of(cidr("10.0.1.0/24")));
-  EXPECT_EQ(strings(s.prefixes(4)),
-            (std::vector<std::string>{"10.0.0.0/24", "10.0.2.0/23", "10.0.4.0/22", "10.0.8.0/21",
-                                      "10.0.16.0/20", "10.0.32.0/19", "10.0.64.0/18",
-                                      "10.0.128.0/17", "10.1.0.0/16", "10.2.0.0/15",
-                                      "10.4.0.0/14", "10.8.0.0/13", "10.16.0.0/12",
-                                      "10.32.0.0/11", "10.64.0.0/10", "10.128.0.0/9"}));
+  EXPECT_EQ(
+      strings(s.prefixes(4)),
+      (std::vector<std::string>{"10.0.0.0/24", "10.0.2.0/23", "10.0.4.0/22", "10.0.8.0/21",
+                                "10.0.16.0/20", "10.0.32.0/19", "10.0.64.0/18", "10.0.128.0/17",
+                                "10.1.0.0/16", "10.2.0.0/15", "10.4.0.0/14", "10.8.0.0/13",
+                                "10.16.0.0/12", "10.32.0.0/11", "10.64.0.0/10", "10.128.0.0/9"}));
   EXPECT_FALSE(s.contains(ip("10.0.1.7")));
   EXPECT_TRUE(s.contains(ip("10.0.2.7")));
 }

@@ -4,9 +4,9 @@
 
 namespace palisade::policy {
 void PrintTo(ErrorCode code, std::ostream* os) {
-  static constexpr const char* kNames[] = {"InvalidField", "UnknownField", "MissingField",
-                                           "Unsupported", "LimitExceeded", "NotFound", "Io",
-                                           "Syntax"};
+  static constexpr const char* kNames[] = {"InvalidField", "UnknownField",  "MissingField",
+                                           "Unsupported",  "LimitExceeded", "NotFound",
+                                           "Io",           "Syntax"};
   *os << kNames[static_cast<size_t>(code)];
 }
 }  // namespace palisade::policy
@@ -60,8 +60,7 @@ std::string ns(const std::string& name, const std::string& labels) {
 }
 
 std::string pod(const std::string& ns, const std::string& name, const std::string& ip,
-                const std::string& labels, const std::string& extra_spec,
-                const std::string& node) {
+                const std::string& labels, const std::string& extra_spec, const std::string& node) {
   return "{apiVersion: v1, kind: Pod, metadata: {name: " + name + ", namespace: " + ns +
          ", labels: " + labels + "}, spec: {nodeName: " + node +
          (extra_spec.empty() ? "" : ", " + extra_spec) + "}, status: {podIP: \"" + ip + "\"}}";

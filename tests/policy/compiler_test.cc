@@ -19,8 +19,8 @@ std::string knp(const std::string& ns, const std::string& name, const std::strin
          ", namespace: " + ns + "}, spec: " + spec + "}";
 }
 std::string gnp(const std::string& name, const std::string& spec) {
-  return "{apiVersion: projectcalico.org/v3, kind: GlobalNetworkPolicy, metadata: {name: " +
-         name + "}, spec: " + spec + "}";
+  return "{apiVersion: projectcalico.org/v3, kind: GlobalNetworkPolicy, metadata: {name: " + name +
+         "}, spec: " + spec + "}";
 }
 std::string tier(const std::string& name, int order) {
   return "{apiVersion: projectcalico.org/v3, kind: Tier, metadata: {name: " + name +
@@ -33,8 +33,8 @@ std::string digest(const CompiledPolicy& p) {
     for (const AclRule& r : p.rules(f)) {
       out << r.set_id << ' ' << int(r.proto_first) << '-' << int(r.proto_last) << ' '
           << r.src.to_string() << ' ' << r.dst.to_string() << ' ' << r.sport.first << '-'
-          << r.sport.last << ' ' << r.dport.first << '-' << r.dport.last << ' '
-          << int(r.category) << ' ' << r.priority << ' ' << r.verdict << '\n';
+          << r.sport.last << ' ' << r.dport.first << '-' << r.dport.last << ' ' << int(r.category)
+          << ' ' << r.priority << ' ' << r.verdict << '\n';
     }
   }
   for (const EndpointBinding& b : p.endpoints) {
@@ -44,12 +44,12 @@ std::string digest(const CompiledPolicy& p) {
 }
 
 TEST(Compile, IdenticalPodsShareOnePolicySetPerDirection) {
-  std::vector<std::string> docs = {ns("prod"),
-                                   knp("prod", "db", "{podSelector: {}, ingress: [{from: "
-                                                     "[{ipBlock: {cidr: 192.0.2.0/24}}]}]}")};
+  std::vector<std::string> docs = {ns("prod"), knp("prod", "db",
+                                                   "{podSelector: {}, ingress: [{from: "
+                                                   "[{ipBlock: {cidr: 192.0.2.0/24}}]}]}")};
   for (int i = 0; i < 200; ++i) {
-    docs.push_back(pod("prod", "p" + std::to_string(i), "10.1." + std::to_string(i / 100) + "." +
-                                                          std::to_string(i % 100 + 1)));
+    docs.push_back(pod("prod", "p" + std::to_string(i),
+                       "10.1." + std::to_string(i / 100) + "." + std::to_string(i % 100 + 1)));
   }
   auto snap = snapshot(docs);
   CompiledPolicy p = compile(*snap).value();
@@ -72,8 +72,9 @@ TEST(Compile, RuleCountDoesNotGrowWithPodsOfOneSet) {
 
 TEST(Compile, TiersMapOntoCategoriesRoundedToTheResultsMultiplier) {
   auto snap = snapshot({ns("prod"), pod("prod", "a", "10.1.0.1"), tier("security", 10),
-                        gnp("security.x", "{tier: security, selector: all(), ingress: "
-                                          "[{action: Pass}]}"),
+                        gnp("security.x",
+                            "{tier: security, selector: all(), ingress: "
+                            "[{action: Pass}]}"),
                         knp("prod", "k", "{podSelector: {}}")});
   CompiledPolicy p = compile(*snap).value();
   EXPECT_EQ(p.tier_names, (std::vector<std::string>{"security", "default"}));
@@ -85,7 +86,8 @@ TEST(Compile, MoreThanFifteenTiersWithPoliciesIsALimitError) {
   for (int t = 0; t < 16; ++t) {
     const std::string name = "t" + std::to_string(t / 10) + std::to_string(t % 10);
     docs.push_back(tier(name, t + 1));
-    docs.push_back(gnp(name + ".p", "{tier: " + name + ", selector: all(), ingress: [{action: Pass}]}"));
+    docs.push_back(
+        gnp(name + ".p", "{tier: " + name + ", selector: all(), ingress: [{action: Pass}]}"));
   }
   Result<CompiledPolicy> p = compile(*snapshot(docs));
   ASSERT_FALSE(p.has_value());
@@ -96,8 +98,9 @@ TEST(Compile, MoreThanFifteenTiersWithPoliciesIsALimitError) {
 
 TEST(Compile, TooManyRulesIsALimitErrorNotATruncation) {
   std::vector<std::string> docs = {ns("prod"), pod("prod", "a", "10.1.0.1"),
-                                   knp("prod", "k", "{podSelector: {}, ingress: [{ports: "
-                                                    "[{port: 1}, {port: 3}, {port: 5}, {port: 7}]}]}")};
+                                   knp("prod", "k",
+                                       "{podSelector: {}, ingress: [{ports: "
+                                       "[{port: 1}, {port: 3}, {port: 5}, {port: 7}]}]}")};
   CompileOptions options;
   options.max_rules = 3;
   Result<CompiledPolicy> p = compile(*snapshot(docs), options);
@@ -111,8 +114,9 @@ TEST(Compile, ARuleThatExplodesIsALimitErrorNamingIt) {
   auto snap = snapshot({ns("prod"), pod("prod", "a", "10.1.0.1"),
                         "{apiVersion: v1, kind: Pod, metadata: {name: b, namespace: prod}, spec: "
                         "{nodeName: node-a}, status: {podIPs: [{ip: 10.1.0.2}, {ip: 'fd00::2'}]}}",
-                        gnp("wide", "{selector: all(), egress: [{action: Deny, source: "
-                                    "{notSelector: all()}, destination: {notSelector: all()}}]}")});
+                        gnp("wide",
+                            "{selector: all(), egress: [{action: Deny, source: "
+                            "{notSelector: all()}, destination: {notSelector: all()}}]}")});
   CompileOptions options;
   options.max_rules_per_policy_rule = 1000;
   Result<CompiledPolicy> p = compile(*snap, options);
@@ -134,8 +138,9 @@ TEST(Compile, AnAddressBelongsToItsFirstEndpointOnWhicheverNode) {
 }
 
 TEST(Compile, LogRulesAddNoAclRule) {
-  auto with_log = snapshot({ns("prod"), pod("prod", "a", "10.1.0.1"),
-                            gnp("p", "{selector: all(), ingress: [{action: Log}, {action: Allow}]}")});
+  auto with_log =
+      snapshot({ns("prod"), pod("prod", "a", "10.1.0.1"),
+                gnp("p", "{selector: all(), ingress: [{action: Log}, {action: Allow}]}")});
   auto without = snapshot({ns("prod"), pod("prod", "a", "10.1.0.1"),
                            gnp("p", "{selector: all(), ingress: [{action: Allow}]}")});
   EXPECT_EQ(compile(*with_log).value().rules_v4.size(), compile(*without).value().rules_v4.size());
@@ -143,8 +148,9 @@ TEST(Compile, LogRulesAddNoAclRule) {
 
 TEST(Compile, NotPortsBecomeTheComplementRanges) {
   auto snap = snapshot({ns("prod"), pod("prod", "a", "10.1.0.1"),
-                        gnp("p", "{selector: all(), ingress: [{action: Allow, protocol: TCP, "
-                                 "destination: {notPorts: [80, '8000:8080']}}]}")});
+                        gnp("p",
+                            "{selector: all(), ingress: [{action: Allow, protocol: TCP, "
+                            "destination: {notPorts: [80, '8000:8080']}}]}")});
   CompiledPolicy p = compile(*snap).value();
   std::vector<std::pair<int, int>> ranges;
   for (const AclRule& r : p.rules_v4) {
@@ -167,12 +173,16 @@ TEST(Compile, NodeOptionBindsOnlyThatNodesEndpoints) {
 
 TEST(Compile, OutputDoesNotDependOnArrivalOrder) {
   std::vector<std::string> docs = {
-      ns("prod", "{env: prod}"), pod("prod", "a", "10.1.0.1", "{app: a}"),
-      pod("prod", "b", "10.1.0.2", "{app: b}"), tier("sec", 5),
-      gnp("sec.p", "{tier: sec, selector: all(), ingress: [{action: Deny, source: {nets: "
-                   "[192.0.2.0/24]}}, {action: Pass}]}"),
-      knp("prod", "k", "{podSelector: {matchLabels: {app: b}}, ingress: [{from: [{podSelector: "
-                       "{matchLabels: {app: a}}}]}]}"),
+      ns("prod", "{env: prod}"),
+      pod("prod", "a", "10.1.0.1", "{app: a}"),
+      pod("prod", "b", "10.1.0.2", "{app: b}"),
+      tier("sec", 5),
+      gnp("sec.p",
+          "{tier: sec, selector: all(), ingress: [{action: Deny, source: {nets: "
+          "[192.0.2.0/24]}}, {action: Pass}]}"),
+      knp("prod", "k",
+          "{podSelector: {matchLabels: {app: b}}, ingress: [{from: [{podSelector: "
+          "{matchLabels: {app: a}}}]}]}"),
   };
   const std::string want = digest(compile(*snapshot(docs)).value());
   EXPECT_FALSE(want.empty());

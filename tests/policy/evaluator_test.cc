@@ -22,8 +22,8 @@ const std::string kDb = pod("prod", "db", "10.1.0.2", "{app: db}");
 const std::string kOther = pod("dev", "tool", "10.1.0.3", "{app: web}");
 
 std::string gnp(const std::string& name, const std::string& spec) {
-  return "{apiVersion: projectcalico.org/v3, kind: GlobalNetworkPolicy, metadata: {name: " +
-         name + "}, spec: " + spec + "}";
+  return "{apiVersion: projectcalico.org/v3, kind: GlobalNetworkPolicy, metadata: {name: " + name +
+         "}, spec: " + spec + "}";
 }
 std::string cnp(const std::string& ns, const std::string& name, const std::string& spec) {
   return "{apiVersion: projectcalico.org/v3, kind: NetworkPolicy, metadata: {name: " + name +
@@ -56,55 +56,63 @@ TEST(TierWalk, IsolatedEndpointWithoutMatchingRuleIsDeniedAtEndOfTier) {
 
 TEST(TierWalk, FirstMatchingRuleDecides) {
   auto snap = snapshot({kProd, kWeb, kDb,
-                        cnp("prod", "p", "{selector: app == 'db', ingress: ["
-                                         "{action: Deny, protocol: TCP, destination: {ports: [5432]}},"
-                                         "{action: Allow}]}")});
+                        cnp("prod", "p",
+                            "{selector: app == 'db', ingress: ["
+                            "{action: Deny, protocol: TCP, destination: {ports: [5432]}},"
+                            "{action: Allow}]}")});
   EXPECT_EQ(verdict(*snap, kWebToDb), "deny by default/prod/p");
   EXPECT_EQ(verdict(*snap, flow("10.1.0.1", "10.1.0.2", "TCP", 80)), "allow by default/prod/p");
 }
 
 TEST(TierWalk, PassSkipsToNextTier) {
   auto snap = snapshot({kProd, kWeb, kDb, tier("security", "{order: 100}"),
-                        gnp("security.pass", "{tier: security, order: 1, selector: all(), "
-                                             "ingress: [{action: Pass}]}"),
-                        gnp("security.never", "{tier: security, order: 500, selector: all(), "
-                                              "ingress: [{action: Deny}]}"),
-                        knp("prod", "allow-web", "{podSelector: {}, ingress: [{from: "
-                                                 "[{podSelector: {matchLabels: {app: web}}}]}]}")});
+                        gnp("security.pass",
+                            "{tier: security, order: 1, selector: all(), "
+                            "ingress: [{action: Pass}]}"),
+                        gnp("security.never",
+                            "{tier: security, order: 500, selector: all(), "
+                            "ingress: [{action: Deny}]}"),
+                        knp("prod", "allow-web",
+                            "{podSelector: {}, ingress: [{from: "
+                            "[{podSelector: {matchLabels: {app: web}}}]}]}")});
   EXPECT_EQ(verdict(*snap, kWebToDb), "allow by default/prod/knp.default.allow-web");
 }
 
 TEST(TierWalk, PassWithNoLaterTierFallsToTheProfile) {
   auto snap = snapshot({kProd, kWeb, kDb, tier("security", "{order: 100}"),
-                        gnp("security.pass", "{tier: security, selector: all(), ingress: "
-                                             "[{action: Pass}]}")});
+                        gnp("security.pass",
+                            "{tier: security, selector: all(), ingress: "
+                            "[{action: Pass}]}")});
   EXPECT_EQ(verdict(*snap, kWebToDb), "allow by profile");
 }
 
 TEST(TierWalk, TierDefaultActionPassContinues) {
   auto snap = snapshot({kProd, kWeb, kDb, tier("platform", "{order: 10, defaultAction: Pass}"),
-                        gnp("platform.x", "{tier: platform, selector: all(), ingress: "
-                                          "[{action: Deny, source: {nets: [192.0.2.0/24]}}]}"),
+                        gnp("platform.x",
+                            "{tier: platform, selector: all(), ingress: "
+                            "[{action: Deny, source: {nets: [192.0.2.0/24]}}]}"),
                         knp("prod", "deny", "{podSelector: {}}")});
   EXPECT_EQ(verdict(*snap, kWebToDb), "deny by default/(end of tier)");
-  EXPECT_EQ(verdict(*snap, flow("192.0.2.1", "10.1.0.2", "TCP", 1)),
-            "deny by platform/platform.x");
+  EXPECT_EQ(verdict(*snap, flow("192.0.2.1", "10.1.0.2", "TCP", 1)), "deny by platform/platform.x");
 }
 
 TEST(TierWalk, TierOrderDecidesBeforePolicyOrder) {
-  auto snap = snapshot({kProd, kWeb, kDb, tier("b-first", "{order: 1}"),
-                        tier("a-second", "{order: 2}"),
-                        gnp("a-second.allow", "{tier: a-second, order: 1, selector: all(), "
-                                              "ingress: [{action: Allow}]}"),
-                        gnp("b-first.deny", "{tier: b-first, order: 999, selector: all(), "
-                                            "ingress: [{action: Deny}]}")});
+  auto snap =
+      snapshot({kProd, kWeb, kDb, tier("b-first", "{order: 1}"), tier("a-second", "{order: 2}"),
+                gnp("a-second.allow",
+                    "{tier: a-second, order: 1, selector: all(), "
+                    "ingress: [{action: Allow}]}"),
+                gnp("b-first.deny",
+                    "{tier: b-first, order: 999, selector: all(), "
+                    "ingress: [{action: Deny}]}")});
   EXPECT_EQ(verdict(*snap, kWebToDb), "deny by b-first/b-first.deny");
 }
 
 TEST(TierWalk, TierWithoutOrderComesLast) {
   auto snap = snapshot({kProd, kWeb, kDb, tier("unordered", "{}"),
-                        gnp("unordered.deny", "{tier: unordered, selector: all(), ingress: "
-                                              "[{action: Deny}]}"),
+                        gnp("unordered.deny",
+                            "{tier: unordered, selector: all(), ingress: "
+                            "[{action: Deny}]}"),
                         gnp("allow", "{selector: all(), ingress: [{action: Allow}]}")});
   EXPECT_EQ(verdict(*snap, kWebToDb), "allow by default/allow");
 }
@@ -119,8 +127,7 @@ TEST(PolicyOrder, LowerOrderFirstMissingOrderLastTiesByName) {
                        gnp("b", "{order: 5, selector: all(), ingress: [{action: Deny}]}"),
                        gnp("a", "{order: 5, selector: all(), ingress: [{action: Allow}]}")});
   EXPECT_EQ(verdict(*tie, kWebToDb), "allow by default/a");
-  auto none = snapshot({kProd, kWeb, kDb,
-                        gnp("a", "{selector: all(), ingress: [{action: Allow}]}"),
+  auto none = snapshot({kProd, kWeb, kDb, gnp("a", "{selector: all(), ingress: [{action: Allow}]}"),
                         gnp("b", "{order: 5000000, selector: all(), ingress: [{action: Deny}]}")});
   EXPECT_EQ(verdict(*none, kWebToDb), "deny by default/b");
 }
@@ -136,8 +143,10 @@ TEST(RuleActions, LogRecordsAndContinues) {
 }
 
 TEST(Directions, SourceEgressIsJudgedFirst) {
-  auto snap = snapshot({kProd, kWeb, kDb, knp("prod", "deny-all", "{podSelector: {}, "
-                                                                  "policyTypes: [Ingress, Egress]}")});
+  auto snap = snapshot({kProd, kWeb, kDb,
+                        knp("prod", "deny-all",
+                            "{podSelector: {}, "
+                            "policyTypes: [Ingress, Egress]}")});
   FlowVerdict v = evaluate(*snap, kWebToDb);
   EXPECT_EQ(v.verdict, Verdict::Deny);
   EXPECT_EQ(v.deciding()->direction, Direction::Egress);
@@ -145,18 +154,20 @@ TEST(Directions, SourceEgressIsJudgedFirst) {
 }
 
 TEST(Directions, AllowedFlowIsNamedByTheDestinationIngress) {
-  auto snap = snapshot({kProd, kWeb, kDb,
-                        gnp("out", "{selector: all(), egress: [{action: Allow}]}"),
-                        gnp("in", "{order: 1, selector: all(), ingress: [{action: Allow}]}")});
+  auto snap =
+      snapshot({kProd, kWeb, kDb, gnp("out", "{selector: all(), egress: [{action: Allow}]}"),
+                gnp("in", "{order: 1, selector: all(), ingress: [{action: Allow}]}")});
   EXPECT_EQ(verdict(*snap, kWebToDb), "allow by default/in");
   EXPECT_EQ(verdict(*snap, flow("10.1.0.1", "203.0.113.1", "TCP", 443)), "allow by default/out");
 }
 
 TEST(Nodes, NodeReachesItsOwnPodsDespiteDefaultDeny) {
-  std::string node = "{apiVersion: v1, kind: Node, metadata: {name: node-a}, status: "
-                     "{addresses: [{type: InternalIP, address: 192.168.0.10}]}}";
-  std::string node_b = "{apiVersion: v1, kind: Node, metadata: {name: node-b}, status: "
-                       "{addresses: [{type: InternalIP, address: 192.168.0.11}]}}";
+  std::string node =
+      "{apiVersion: v1, kind: Node, metadata: {name: node-a}, status: "
+      "{addresses: [{type: InternalIP, address: 192.168.0.10}]}}";
+  std::string node_b =
+      "{apiVersion: v1, kind: Node, metadata: {name: node-b}, status: "
+      "{addresses: [{type: InternalIP, address: 192.168.0.11}]}}";
   auto snap = snapshot({kProd, kWeb, kDb, node, node_b, knp("prod", "deny", "{podSelector: {}}")});
   EXPECT_EQ(verdict(*snap, flow("192.168.0.10", "10.1.0.2", "TCP", 8080)), "allow by node");
   EXPECT_EQ(verdict(*snap, flow("192.168.0.11", "10.1.0.2", "TCP", 8080)),
@@ -164,8 +175,8 @@ TEST(Nodes, NodeReachesItsOwnPodsDespiteDefaultDeny) {
 }
 
 TEST(Nodes, HostNetworkPodIsItsNodesTrafficNotAnEndpoint) {
-  std::string agent = pod("kube-system", "agent", "192.168.0.10", "{app: agent}",
-                          "hostNetwork: true");
+  std::string agent =
+      pod("kube-system", "agent", "192.168.0.10", "{app: agent}", "hostNetwork: true");
   auto snap = snapshot({kProd, kWeb, kDb, agent, knp("prod", "deny", "{podSelector: {}}")});
   EXPECT_EQ(snap->endpoint_at(*IpAddr::parse("192.168.0.10")), nullptr);
   EXPECT_EQ(verdict(*snap, flow("192.168.0.10", "10.1.0.2", "TCP", 80)), "allow by node");
@@ -173,9 +184,10 @@ TEST(Nodes, HostNetworkPodIsItsNodesTrafficNotAnEndpoint) {
 
 TEST(Nodes, AnEndedPodIsNoEndpointAndItsAddressGoesToTheNewOne) {
   // A finished pod keeps its IP in its status while a new pod gets it: only the live pod owns it.
-  std::string ended = "{apiVersion: v1, kind: Pod, metadata: {name: a-old, namespace: prod, "
-                      "labels: {app: web}}, spec: {nodeName: node-b}, status: {phase: Succeeded, "
-                      "podIP: 10.1.0.2}}";
+  std::string ended =
+      "{apiVersion: v1, kind: Pod, metadata: {name: a-old, namespace: prod, "
+      "labels: {app: web}}, spec: {nodeName: node-b}, status: {phase: Succeeded, "
+      "podIP: 10.1.0.2}}";
   auto snap = snapshot({kProd, kWeb, kDb, ended, knp("prod", "deny", "{podSelector: {}}")});
   const Endpoint* owner = snap->endpoint_at(*IpAddr::parse("10.1.0.2"));
   ASSERT_NE(owner, nullptr);
@@ -184,20 +196,23 @@ TEST(Nodes, AnEndedPodIsNoEndpointAndItsAddressGoesToTheNewOne) {
 }
 
 TEST(HostEndpoints, NoPolicyMeansDenyUnlessTheAllowProfile) {
-  std::string hep = "{apiVersion: projectcalico.org/v3, kind: HostEndpoint, metadata: {name: "
-                    "h, labels: {role: host}}, spec: {node: node-a, expectedIPs: [192.168.0.10]}}";
+  std::string hep =
+      "{apiVersion: projectcalico.org/v3, kind: HostEndpoint, metadata: {name: "
+      "h, labels: {role: host}}, spec: {node: node-a, expectedIPs: [192.168.0.10]}}";
   auto snap = snapshot({hep});
   EXPECT_EQ(verdict(*snap, flow("203.0.113.1", "192.168.0.10", "TCP", 80)), "deny by profile");
-  std::string open = "{apiVersion: projectcalico.org/v3, kind: HostEndpoint, metadata: {name: "
-                     "h}, spec: {node: node-a, expectedIPs: [192.168.0.10], profiles: "
-                     "[projectcalico-default-allow]}}";
+  std::string open =
+      "{apiVersion: projectcalico.org/v3, kind: HostEndpoint, metadata: {name: "
+      "h}, spec: {node: node-a, expectedIPs: [192.168.0.10], profiles: "
+      "[projectcalico-default-allow]}}";
   EXPECT_EQ(verdict(*snapshot({open}), flow("203.0.113.1", "192.168.0.10", "TCP", 80)),
             "allow by profile");
 }
 
 TEST(HostEndpoints, FailsafePortsComeBeforePolicy) {
-  std::string hep = "{apiVersion: projectcalico.org/v3, kind: HostEndpoint, metadata: {name: "
-                    "h, labels: {role: host}}, spec: {node: node-a, expectedIPs: [192.168.0.10]}}";
+  std::string hep =
+      "{apiVersion: projectcalico.org/v3, kind: HostEndpoint, metadata: {name: "
+      "h, labels: {role: host}}, spec: {node: node-a, expectedIPs: [192.168.0.10]}}";
   auto snap = snapshot({hep, gnp("deny", "{selector: role == 'host', ingress: [{action: Deny}]}")});
   EXPECT_EQ(verdict(*snap, flow("203.0.113.1", "192.168.0.10", "TCP", 22)), "allow by failsafe");
   EXPECT_EQ(verdict(*snap, flow("203.0.113.1", "192.168.0.10", "TCP", 23)), "deny by default/deny");
@@ -206,9 +221,10 @@ TEST(HostEndpoints, FailsafePortsComeBeforePolicy) {
 }
 
 TEST(HostEndpoints, NamespacedAndKubernetesPoliciesNeverApplyToThem) {
-  std::string hep = "{apiVersion: projectcalico.org/v3, kind: HostEndpoint, metadata: {name: "
-                    "h}, spec: {node: node-a, expectedIPs: [192.168.0.10], profiles: "
-                    "[projectcalico-default-allow]}}";
+  std::string hep =
+      "{apiVersion: projectcalico.org/v3, kind: HostEndpoint, metadata: {name: "
+      "h}, spec: {node: node-a, expectedIPs: [192.168.0.10], profiles: "
+      "[projectcalico-default-allow]}}";
   auto snap = snapshot({hep, knp("default", "deny", "{podSelector: {}}"),
                         cnp("default", "deny2", "{ingress: [{action: Deny}]}")});
   EXPECT_EQ(verdict(*snap, flow("203.0.113.1", "192.168.0.10", "TCP", 80)), "allow by profile");
@@ -216,8 +232,9 @@ TEST(HostEndpoints, NamespacedAndKubernetesPoliciesNeverApplyToThem) {
 
 TEST(Peers, SelectorOfNamespacedPolicyStaysInItsNamespace) {
   auto snap = snapshot({kProd, ns("dev"), kWeb, kDb, kOther,
-                        cnp("prod", "p", "{selector: app == 'db', ingress: [{action: Allow, "
-                                         "source: {selector: app == 'web'}}]}")});
+                        cnp("prod", "p",
+                            "{selector: app == 'db', ingress: [{action: Allow, "
+                            "source: {selector: app == 'web'}}]}")});
   EXPECT_EQ(verdict(*snap, kWebToDb), "allow by default/prod/p");
   EXPECT_EQ(verdict(*snap, flow("10.1.0.3", "10.1.0.2", "TCP", 5432)),
             "deny by default/(end of tier)");
@@ -225,8 +242,9 @@ TEST(Peers, SelectorOfNamespacedPolicyStaysInItsNamespace) {
 
 TEST(Peers, NotSelectorMatchesOutsideAddressesToo) {
   auto snap = snapshot({kProd, kWeb, kDb,
-                        cnp("prod", "p", "{selector: app == 'db', ingress: [{action: Allow, "
-                                         "source: {notSelector: app == 'web'}}]}")});
+                        cnp("prod", "p",
+                            "{selector: app == 'db', ingress: [{action: Allow, "
+                            "source: {notSelector: app == 'web'}}]}")});
   EXPECT_EQ(verdict(*snap, kWebToDb), "deny by default/(end of tier)");
   EXPECT_EQ(verdict(*snap, flow("203.0.113.7", "10.1.0.2", "TCP", 5432)),
             "allow by default/prod/p");
@@ -234,18 +252,21 @@ TEST(Peers, NotSelectorMatchesOutsideAddressesToo) {
 
 TEST(Peers, SelectorNeverMatchesAnOutsideAddress) {
   auto snap = snapshot({kProd, kWeb, kDb,
-                        gnp("p", "{selector: app == 'db', ingress: [{action: Allow, "
-                                 "source: {selector: app != 'web'}}]}")});
+                        gnp("p",
+                            "{selector: app == 'db', ingress: [{action: Allow, "
+                            "source: {selector: app != 'web'}}]}")});
   EXPECT_EQ(verdict(*snap, flow("203.0.113.7", "10.1.0.2", "TCP", 5432)),
             "deny by default/(end of tier)");
 }
 
 TEST(Peers, NetworkSetsAreSelectedByLabels) {
-  std::string set = "{apiVersion: projectcalico.org/v3, kind: GlobalNetworkSet, metadata: {name: "
-                    "bad, labels: {threat: 'yes'}}, spec: {nets: [198.51.100.0/24]}}";
+  std::string set =
+      "{apiVersion: projectcalico.org/v3, kind: GlobalNetworkSet, metadata: {name: "
+      "bad, labels: {threat: 'yes'}}, spec: {nets: [198.51.100.0/24]}}";
   auto snap = snapshot({kProd, kWeb, kDb, set,
-                        gnp("p", "{selector: all(), ingress: [{action: Deny, source: "
-                                 "{selector: threat == 'yes'}}, {action: Allow}]}")});
+                        gnp("p",
+                            "{selector: all(), ingress: [{action: Deny, source: "
+                            "{selector: threat == 'yes'}}, {action: Allow}]}")});
   EXPECT_EQ(verdict(*snap, flow("198.51.100.9", "10.1.0.2", "TCP", 1)), "deny by default/p");
   EXPECT_EQ(verdict(*snap, flow("198.51.101.9", "10.1.0.2", "TCP", 1)), "allow by default/p");
 }
@@ -256,8 +277,9 @@ TEST(Ports, NamedPortResolvesOnTheDestinationPod) {
   std::string b = pod("prod", "b", "10.1.0.6", "{app: srv}",
                       "containers: [{name: c, ports: [{name: http, containerPort: 9090}]}]");
   auto snap = snapshot({kProd, kWeb, a, b,
-                        knp("prod", "http", "{podSelector: {matchLabels: {app: srv}}, ingress: "
-                                            "[{ports: [{port: http}]}]}")});
+                        knp("prod", "http",
+                            "{podSelector: {matchLabels: {app: srv}}, ingress: "
+                            "[{ports: [{port: http}]}]}")});
   EXPECT_EQ(verdict(*snap, flow("10.1.0.1", "10.1.0.5", "TCP", 8080)),
             "allow by default/prod/knp.default.http");
   EXPECT_EQ(verdict(*snap, flow("10.1.0.1", "10.1.0.5", "TCP", 9090)),
@@ -270,8 +292,9 @@ TEST(Ports, NamedPortResolvesOnTheDestinationPod) {
 
 TEST(Ports, PortsNeverMatchProtocolsWithoutPorts) {
   auto snap = snapshot({kProd, kWeb, kDb,
-                        knp("prod", "p", "{podSelector: {}, ingress: [{ports: [{port: 1, "
-                                         "endPort: 65535}]}]}")});
+                        knp("prod", "p",
+                            "{podSelector: {}, ingress: [{ports: [{port: 1, "
+                            "endPort: 65535}]}]}")});
   Flow ping = flow("10.1.0.1", "10.1.0.2", "ICMP", 0);
   ping.icmp_type = 8;
   EXPECT_EQ(verdict(*snap, ping), "deny by default/(end of tier)");
@@ -279,8 +302,9 @@ TEST(Ports, PortsNeverMatchProtocolsWithoutPorts) {
 
 TEST(Icmp, TypeAndCodeMatch) {
   auto snap = snapshot({kProd, kWeb, kDb,
-                        gnp("p", "{selector: all(), ingress: [{action: Allow, protocol: ICMP, "
-                                 "icmp: {type: 8, code: 0}}]}")});
+                        gnp("p",
+                            "{selector: all(), ingress: [{action: Allow, protocol: ICMP, "
+                            "icmp: {type: 8, code: 0}}]}")});
   Flow ping = flow("10.1.0.1", "10.1.0.2", "ICMP", 0);
   ping.icmp_type = 8;
   ping.icmp_code = 0;
@@ -290,10 +314,12 @@ TEST(Icmp, TypeAndCodeMatch) {
 }
 
 TEST(Cilium, DenyRulesBeatEveryAllowInTheDefaultTier) {
-  auto snap = snapshot({kProd, kWeb, kDb,
-                        gnp("allow-first", "{order: 1, selector: all(), egress: [{action: Allow}]}"),
-                        cilium("prod", "no-meta", "{endpointSelector: {}, egressDeny: [{toCIDR: "
-                                                  "[169.254.169.254/32]}]}")});
+  auto snap =
+      snapshot({kProd, kWeb, kDb,
+                gnp("allow-first", "{order: 1, selector: all(), egress: [{action: Allow}]}"),
+                cilium("prod", "no-meta",
+                       "{endpointSelector: {}, egressDeny: [{toCIDR: "
+                       "[169.254.169.254/32]}]}")});
   EXPECT_EQ(verdict(*snap, flow("10.1.0.1", "169.254.169.254", "TCP", 80)),
             "deny by default/prod/cnp.no-meta");
   EXPECT_EQ(verdict(*snap, flow("10.1.0.1", "203.0.113.1", "TCP", 80)),
@@ -301,24 +327,28 @@ TEST(Cilium, DenyRulesBeatEveryAllowInTheDefaultTier) {
 }
 
 TEST(Cilium, EmptyIngressListDoesNotIsolate) {
-  auto snap = snapshot({kProd, kWeb, kDb, cilium("prod", "p", "{endpointSelector: {}, ingress: []}")});
+  auto snap =
+      snapshot({kProd, kWeb, kDb, cilium("prod", "p", "{endpointSelector: {}, ingress: []}")});
   EXPECT_EQ(verdict(*snap, kWebToDb), "allow by profile");
 }
 
 TEST(Cilium, NonIsolatingPolicyAddsAllowsWithoutDefaultDeny) {
   auto snap = snapshot({kProd, kWeb, kDb,
-                        cilium("prod", "p", "{endpointSelector: {}, enableDefaultDeny: {ingress: "
-                                            "false}, ingress: [{toPorts: [{ports: [{port: '80'}]}]}]}")});
+                        cilium("prod", "p",
+                               "{endpointSelector: {}, enableDefaultDeny: {ingress: "
+                               "false}, ingress: [{toPorts: [{ports: [{port: '80'}]}]}]}")});
   EXPECT_EQ(verdict(*snap, flow("10.1.0.1", "10.1.0.2", "TCP", 80)), "allow by default/prod/cnp.p");
   EXPECT_EQ(verdict(*snap, flow("10.1.0.1", "10.1.0.2", "TCP", 81)), "allow by profile");
 }
 
 TEST(Cilium, EntitiesWorldAndHost) {
-  std::string node = "{apiVersion: v1, kind: Node, metadata: {name: node-a}, status: "
-                     "{addresses: [{type: InternalIP, address: 192.168.0.10}]}}";
+  std::string node =
+      "{apiVersion: v1, kind: Node, metadata: {name: node-a}, status: "
+      "{addresses: [{type: InternalIP, address: 192.168.0.10}]}}";
   auto snap = snapshot({kProd, kWeb, kDb, node,
-                        cilium("prod", "p", "{endpointSelector: {}, egress: [{toEntities: "
-                                            "[world]}, {toEntities: [host]}]}")});
+                        cilium("prod", "p",
+                               "{endpointSelector: {}, egress: [{toEntities: "
+                               "[world]}, {toEntities: [host]}]}")});
   EXPECT_EQ(verdict(*snap, flow("10.1.0.1", "203.0.113.1", "TCP", 80)),
             "allow by default/prod/cnp.p");
   EXPECT_EQ(verdict(*snap, flow("10.1.0.1", "192.168.0.10", "TCP", 10250)),
@@ -329,10 +359,11 @@ TEST(Cilium, EntitiesWorldAndHost) {
 
 TEST(Cilium, HttpRulesJudgeRequestsNotConnections) {
   auto snap = snapshot({kProd, kWeb, kDb,
-                        cilium("prod", "api", "{endpointSelector: {matchLabels: {app: db}}, "
-                                              "ingress: [{toPorts: [{ports: [{port: '8080', "
-                                              "protocol: TCP}], rules: {http: [{method: GET, "
-                                              "path: '/api/v1/.*'}]}}]}]}")});
+                        cilium("prod", "api",
+                               "{endpointSelector: {matchLabels: {app: db}}, "
+                               "ingress: [{toPorts: [{ports: [{port: '8080', "
+                               "protocol: TCP}], rules: {http: [{method: GET, "
+                               "path: '/api/v1/.*'}]}}]}]}")});
   Flow f = flow("10.1.0.1", "10.1.0.2", "TCP", 8080);
   EXPECT_EQ(verdict(*snap, f), "allow by default/prod/cnp.api");
   f.http = HttpRequest{"GET", "/api/v1/items", "", {}};
@@ -345,9 +376,10 @@ TEST(Cilium, HttpRulesJudgeRequestsNotConnections) {
 
 TEST(Cilium, FqdnRulesMatchOnlyTheResolvedName) {
   auto snap = snapshot({kProd, kWeb, kDb,
-                        cilium("prod", "out", "{endpointSelector: {}, egress: [{toFQDNs: "
-                                              "[{matchPattern: '*.example.com'}, {matchName: "
-                                              "api.test.io}]}]}")});
+                        cilium("prod", "out",
+                               "{endpointSelector: {}, egress: [{toFQDNs: "
+                               "[{matchPattern: '*.example.com'}, {matchName: "
+                               "api.test.io}]}]}")});
   Flow f = flow("10.1.0.1", "54.1.2.3", "TCP", 443);
   EXPECT_EQ(verdict(*snap, f), "deny by default/(end of tier)");
   for (const char* name : {"www.example.com", "WWW.Example.com.", "api.test.io"}) {
@@ -376,8 +408,9 @@ TEST(Options, OnlyTheNamedNodesEndpointsAreJudged) {
 TEST(Snapshot, PolicyInAMissingTierIsReportedAndNotInForce) {
   std::vector<Object> objects = {testing::object(kProd), testing::object(kWeb),
                                  testing::object(kDb),
-                                 testing::object(gnp("ghost.deny", "{tier: ghost, selector: all(), "
-                                                                   "ingress: [{action: Deny}]}"))};
+                                 testing::object(gnp("ghost.deny",
+                                                     "{tier: ghost, selector: all(), "
+                                                     "ingress: [{action: Deny}]}"))};
   SnapshotBuild build = build_snapshot(objects);
   ASSERT_EQ(build.errors.size(), 1u);
   EXPECT_EQ(build.errors[0].field, "spec.tier");
@@ -387,11 +420,15 @@ TEST(Snapshot, PolicyInAMissingTierIsReportedAndNotInForce) {
 
 TEST(Snapshot, VerdictsDoNotDependOnArrivalOrder) {
   std::vector<std::string> docs = {
-      kProd, kWeb, kDb, tier("sec", "{order: 10}"),
+      kProd,
+      kWeb,
+      kDb,
+      tier("sec", "{order: 10}"),
       gnp("sec.p", "{tier: sec, selector: all(), ingress: [{action: Pass}]}"),
       knp("prod", "a", "{podSelector: {}, ingress: [{from: [{podSelector: {}}]}]}"),
-      gnp("b", "{order: 1000, selector: all(), ingress: [{action: Deny, source: {nets: "
-               "[10.1.0.1/32]}}]}"),
+      gnp("b",
+          "{order: 1000, selector: all(), ingress: [{action: Deny, source: {nets: "
+          "[10.1.0.1/32]}}]}"),
   };
   std::vector<Flow> flows = {kWebToDb, flow("10.1.0.2", "10.1.0.1", "UDP", 53),
                              flow("203.0.113.1", "10.1.0.2", "TCP", 1)};
@@ -405,8 +442,9 @@ TEST(Snapshot, VerdictsDoNotDependOnArrivalOrder) {
   };
   const std::string want = answers(docs);
   // b (order 1000) and knp.default.a (order 1000) tie; "b" sorts before "prod/knp.default.a".
-  EXPECT_EQ(want, "deny by default/b; allow by default/prod/knp.default.a; "
-                  "deny by default/(end of tier); ");
+  EXPECT_EQ(want,
+            "deny by default/b; allow by default/prod/knp.default.a; "
+            "deny by default/(end of tier); ");
   std::sort(docs.begin(), docs.end());
   int permutations = 0;
   do {

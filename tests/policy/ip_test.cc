@@ -13,8 +13,8 @@ TEST(IpAddr, ParsesBothFamiliesAndPrintsThemBack) {
 }
 
 TEST(IpAddr, RejectsWhatIsNotAnAddress) {
-  for (const char* bad : {"", "10.1.2", "10.1.2.256", "1.2.3.4/32", " 1.2.3.4", "fd00:::1",
-                          "host", "[fd00::1]"}) {
+  for (const char* bad :
+       {"", "10.1.2", "10.1.2.256", "1.2.3.4/32", " 1.2.3.4", "fd00:::1", "host", "[fd00::1]"}) {
     EXPECT_FALSE(IpAddr::parse(bad).has_value()) << bad;
   }
 }
@@ -52,8 +52,8 @@ TEST(Cidr, HostBitsAreCleared) {
 }
 
 TEST(Cidr, RejectsBadPrefixes) {
-  for (const char* bad : {"10.0.0.0/33", "10.0.0.0/", "10.0.0.0/-1", "10.0.0.0/8x",
-                          "fd00::/129", "10.0.0/8", "/8"}) {
+  for (const char* bad :
+       {"10.0.0.0/33", "10.0.0.0/", "10.0.0.0/-1", "10.0.0.0/8x", "fd00::/129", "10.0.0/8", "/8"}) {
     EXPECT_FALSE(Cidr::parse(bad).has_value()) << bad;
   }
 }

@@ -112,9 +112,9 @@ TEST(SelectorParse, SyntaxErrorsNameTheColumn) {
 
 TEST(SelectorPrint, RoundTripsAndCanonicalizes) {
   for (const char* text :
-       {"app == 'web'", "a == 'x' || b == 'y' && !has(c)", "k in {'b', 'a', 'a'}",
-        "k not in {}", "v starts with \"it's\"", "(a == '1' || b == '2') && c != '3'",
-        "all()", "global()", "x ends with 'z' && y contains 'q'"}) {
+       {"app == 'web'", "a == 'x' || b == 'y' && !has(c)", "k in {'b', 'a', 'a'}", "k not in {}",
+        "v starts with \"it's\"", "(a == '1' || b == '2') && c != '3'", "all()", "global()",
+        "x ends with 'z' && y contains 'q'"}) {
     Result<Selector> s = Selector::parse(text);
     ASSERT_TRUE(s.has_value()) << text;
     Result<Selector> again = Selector::parse(s->to_string());

@@ -101,16 +101,17 @@ TEST(ObjectStore, KubernetesAndCalicoNetworkPoliciesOfOneNameAreTwoObjects) {
   // Both groups have a namespaced NetworkPolicy; one must never replace the other.
   ObjectStore store;
   EXPECT_EQ(store.apply(decode(kGood)).outcome, ObjectStore::Outcome::Added);
-  ObjectStore::Report calico = store.apply(decode(
-      "{apiVersion: crd.projectcalico.org/v1, kind: NetworkPolicy, metadata: {name: db, "
-      "namespace: prod}, spec: {selector: all(), types: [Ingress]}}"));
+  ObjectStore::Report calico = store.apply(
+      decode("{apiVersion: crd.projectcalico.org/v1, kind: NetworkPolicy, metadata: {name: db, "
+             "namespace: prod}, spec: {selector: all(), types: [Ingress]}}"));
   EXPECT_EQ(calico.outcome, ObjectStore::Outcome::Added);
   ASSERT_TRUE(calico.key.has_value());
   EXPECT_EQ(calico.key->to_string(), "NetworkPolicy.projectcalico.org prod/db");
   EXPECT_EQ(store.size(), 2u);
   // The v3 spelling of the Calico object is the same object as the CRD's.
-  EXPECT_EQ(store.apply(decode("{apiVersion: projectcalico.org/v3, kind: NetworkPolicy, "
-                               "metadata: {name: db, namespace: prod}, spec: {selector: all()}}"))
+  EXPECT_EQ(store
+                .apply(decode("{apiVersion: projectcalico.org/v3, kind: NetworkPolicy, "
+                              "metadata: {name: db, namespace: prod}, spec: {selector: all()}}"))
                 .outcome,
             ObjectStore::Outcome::Updated);
   EXPECT_EQ(store.remove(ObjectKey{"NetworkPolicy", "prod", "db", ""}).outcome,

@@ -41,7 +41,8 @@ X509* cert_from_pem(const std::string& pem) {
 
 EVP_PKEY* key_from_pem(const std::string& pem) {
   BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-  EVP_PKEY* key = bio != nullptr ? PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr) : nullptr;
+  EVP_PKEY* key =
+      bio != nullptr ? PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr) : nullptr;
   BIO_free(bio);
   return key;
 }
@@ -138,8 +139,8 @@ policy::Result<std::unique_ptr<ApiClient>> ApiClient::create(const ClusterAccess
 policy::Result<bool> ApiClient::connect() {
   std::optional<ServerUrl> url = parse_server_url(access_.server);
   if (!url) {
-    return client_error(access_.origin, "server \"" + access_.server +
-                                            "\" is not an http:// or https:// URL");
+    return client_error(access_.origin,
+                        "server \"" + access_.server + "\" is not an http:// or https:// URL");
   }
   if (!url->tls) {
     http_ = std::make_unique<httplib::ClientImpl>(url->host, url->port);
@@ -160,8 +161,9 @@ policy::Result<bool> ApiClient::connect() {
       tls = std::make_unique<httplib::SSLClient>(url->host, url->port);
     }
     if (!tls->is_valid()) {
-      return client_error(access_.origin, "TLS set-up failed (client certificate and key do not "
-                                          "match?)");
+      return client_error(access_.origin,
+                          "TLS set-up failed (client certificate and key do not "
+                          "match?)");
     }
     if (!access_.ca_pem.empty()) {
       X509_STORE* store = store_from_pem(access_.ca_pem);
@@ -183,8 +185,7 @@ policy::Result<bool> ApiClient::connect() {
 namespace {
 
 httplib::Headers request_headers(const ClusterAccess& access) {
-  httplib::Headers headers{{"Accept", "application/json"},
-                           {"User-Agent", "palisade/0.1.0"}};
+  httplib::Headers headers{{"Accept", "application/json"}, {"User-Agent", "palisade/0.1.0"}};
   if (std::string token = access.bearer_token(); !token.empty()) {
     headers.emplace("Authorization", "Bearer " + token);
   }

@@ -24,9 +24,9 @@ class ClientImpl;
 namespace palisade::control::kube {
 
 struct ApiResponse {
-  int status = 0;             // HTTP status; 0 when no response came (see error)
-  std::string body;           // the whole body (for a stream: only when status != 200)
-  std::string error;          // transport failure: connection refused, TLS, timeout, ...
+  int status = 0;                    // HTTP status; 0 when no response came (see error)
+  std::string body;                  // the whole body (for a stream: only when status != 200)
+  std::string error;                 // transport failure: connection refused, TLS, timeout, ...
   std::optional<int> retry_after_s;  // a 429/503's Retry-After
   bool ok() const { return status == 200; }
   // "HTTP 410: <message of the Status body>" or the transport error.

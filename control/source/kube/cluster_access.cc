@@ -162,8 +162,8 @@ policy::Result<ClusterAccess> kubeconfig_access(const std::string& path,
   try {
     const YAML::Node root = YAML::Load(*text);
     // A named entry of one of the lists (clusters, users, contexts).
-    auto find = [&](const char* list, const std::string& name, const char* what)
-        -> policy::Result<YAML::Node> {
+    auto find = [&](const char* list, const std::string& name,
+                    const char* what) -> policy::Result<YAML::Node> {
       if (root[list] && root[list].IsSequence()) {
         for (const YAML::Node& item : root[list]) {
           if (item["name"] && item["name"].as<std::string>() == name && item[what]) {
@@ -171,8 +171,8 @@ policy::Result<ClusterAccess> kubeconfig_access(const std::string& path,
           }
         }
       }
-      return error(path, std::string(list),
-                   "no " + std::string(what) + " named \"" + name + "\"", ErrorCode::NotFound);
+      return error(path, std::string(list), "no " + std::string(what) + " named \"" + name + "\"",
+                   ErrorCode::NotFound);
     };
     std::string ctx_name = context_name;
     if (ctx_name.empty()) {
@@ -201,8 +201,8 @@ policy::Result<ClusterAccess> kubeconfig_access(const std::string& path,
     ClusterAccess a;
     a.origin = "kubeconfig " + path + ", context " + ctx_name;
     if (!(*cluster)["server"]) {
-      return error(path, "clusters[" + (*ctx)["cluster"].as<std::string>() + "].server",
-                   "missing", ErrorCode::MissingField);
+      return error(path, "clusters[" + (*ctx)["cluster"].as<std::string>() + "].server", "missing",
+                   ErrorCode::MissingField);
     }
     a.server = (*cluster)["server"].as<std::string>();
     while (!a.server.empty() && a.server.back() == '/') {
@@ -261,8 +261,7 @@ policy::Result<ClusterAccess> kubeconfig_access(const std::string& path,
     }
     return a;
   } catch (const YAML::Exception& e) {
-    return Error{ErrorCode::Syntax, path + ":" + std::to_string(e.mark.line + 1), "", "",
-                 e.msg};
+    return Error{ErrorCode::Syntax, path + ":" + std::to_string(e.mark.line + 1), "", "", e.msg};
   }
 }
 

@@ -21,13 +21,13 @@ namespace palisade::control::kube {
 
 class ClusterAccess {
  public:
-  std::string server;           // "https://10.96.0.1:443"
-  std::string ca_pem;           // trust anchors for the server's certificate
+  std::string server;                     // "https://10.96.0.1:443"
+  std::string ca_pem;                     // trust anchors for the server's certificate
   bool insecure_skip_tls_verify = false;  // only when a kubeconfig asks for it; logged
-  std::string token;            // a fixed bearer token
-  std::string token_file;       // or a file holding one, read again when it changes
+  std::string token;                      // a fixed bearer token
+  std::string token_file;                 // or a file holding one, read again when it changes
   std::string client_cert_pem, client_key_pem;
-  std::string origin;           // for logs: "in-cluster", "kubeconfig F, context C"
+  std::string origin;  // for logs: "in-cluster", "kubeconfig F, context C"
 
   ClusterAccess() = default;
   ClusterAccess(const ClusterAccess& other);

@@ -70,7 +70,8 @@ bool KubeSource::wait_for_change(int timeout_ms, int debounce_ms) {
   // Collect until quiet for debounce_ms, or for max_batch_ms in all.
   const auto deadline = Clock::now() + std::chrono::milliseconds(options_.max_batch_ms);
   for (size_t seen = queue_.size(); Clock::now() < deadline; seen = queue_.size()) {
-    const auto quiet_until = std::min(deadline, Clock::now() + std::chrono::milliseconds(debounce_ms));
+    const auto quiet_until =
+        std::min(deadline, Clock::now() + std::chrono::milliseconds(debounce_ms));
     if (!changed_.wait_until(lock, quiet_until, [&] { return queue_.size() != seen; })) {
       break;
     }
@@ -139,7 +140,8 @@ void KubeSource::apply(KindEvent& event, Update& update) {
       break;
     }
     case KindEvent::Type::Upsert:
-      if (std::optional<policy::ObjectKey> key = apply_object(event.kind, event.objects.at(0), update)) {
+      if (std::optional<policy::ObjectKey> key =
+              apply_object(event.kind, event.objects.at(0), update)) {
         known.insert(*key);
       }
       break;
@@ -222,8 +224,7 @@ std::string KubeSource::state() const {
     }
     if (states_[k] == ReflectorState::BackingOff) {
       failing += (failing.empty() ? "" : ", ") + resource;
-      longest = std::max(longest,
-                         std::chrono::duration<double>(now - unhealthy_since_[k]).count());
+      longest = std::max(longest, std::chrono::duration<double>(now - unhealthy_since_[k]).count());
     }
   }
   if (!waiting.empty()) {

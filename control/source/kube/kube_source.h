@@ -11,9 +11,9 @@
 
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
-#include <map>
 #include <set>
 #include <vector>
 

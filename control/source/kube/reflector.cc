@@ -54,12 +54,18 @@ std::string status_message_of(const json& status) {
 
 const char* reflector_state_name(ReflectorState s) {
   switch (s) {
-    case ReflectorState::Starting: return "starting";
-    case ReflectorState::Listing: return "listing";
-    case ReflectorState::Watching: return "watching";
-    case ReflectorState::BackingOff: return "backing off";
-    case ReflectorState::Missing: return "not served";
-    case ReflectorState::Stopped: return "stopped";
+    case ReflectorState::Starting:
+      return "starting";
+    case ReflectorState::Listing:
+      return "listing";
+    case ReflectorState::Watching:
+      return "watching";
+    case ReflectorState::BackingOff:
+      return "backing off";
+    case ReflectorState::Missing:
+      return "not served";
+    case ReflectorState::Stopped:
+      return "stopped";
   }
   return "?";
 }
@@ -127,8 +133,8 @@ void Reflector::back_off(const std::string& why, std::optional<int> retry_after_
   }
   char when[32];
   std::snprintf(when, sizeof when, "%.2f", delay);
-  set_state(ReflectorState::BackingOff, kind_.qualified_resource() + ": " + why +
-                                            "; retrying in " + when + " s (failure " +
+  set_state(ReflectorState::BackingOff, kind_.qualified_resource() + ": " + why + "; retrying in " +
+                                            when + " s (failure " +
                                             std::to_string(consecutive_failures_) + ")");
   sleep_for(delay);
 }
@@ -147,8 +153,8 @@ void Reflector::run() {
     std::lock_guard lock(sleep_mutex_);
     auto created = ApiClient::create(access_, options_.timeouts);
     if (!created) {
-      set_state(ReflectorState::Stopped, kind_.qualified_resource() + ": " +
-                                             created.error().to_string());
+      set_state(ReflectorState::Stopped,
+                kind_.qualified_resource() + ": " + created.error().to_string());
       return;
     }
     client_ = std::move(created).value();
@@ -202,11 +208,12 @@ bool Reflector::list() {
       // once, not at every look.
       if (!reported_missing_) {
         reported_missing_ = true;
-        sink_.deliver({kind_index_, KindEvent::Type::Missing, {}, std::chrono::steady_clock::now()});
-        set_state(ReflectorState::Missing,
-                  kind_.qualified_resource() + ": not served by the API server (CRD not "
+        sink_.deliver(
+            {kind_index_, KindEvent::Type::Missing, {}, std::chrono::steady_clock::now()});
+        set_state(ReflectorState::Missing, kind_.qualified_resource() +
+                                               ": not served by the API server (CRD not "
                                                "installed); looking again every " +
-                      std::to_string(options_.missing_recheck_s) + " s");
+                                               std::to_string(options_.missing_recheck_s) + " s");
       }
       state_ = ReflectorState::Missing;
       consecutive_failures_ = 0;
@@ -229,8 +236,8 @@ bool Reflector::list() {
     if (!page.is_object() || !page.contains("items") ||
         !(page["items"].is_array() || page["items"].is_null())) {
       ++bad_events_;
-      back_off("list answered something that is not a " + std::string(kind_.kind) + " list: " +
-                   res.body.substr(0, 80),
+      back_off("list answered something that is not a " + std::string(kind_.kind) +
+                   " list: " + res.body.substr(0, 80),
                std::nullopt);
       return false;
     }
@@ -259,8 +266,8 @@ bool Reflector::list() {
   resource_version_ = list_version;
   consecutive_failures_ = 0;
   const size_t count = items.size();
-  sink_.deliver({kind_index_, KindEvent::Type::Listed, std::move(items),
-                 std::chrono::steady_clock::now()});
+  sink_.deliver(
+      {kind_index_, KindEvent::Type::Listed, std::move(items), std::chrono::steady_clock::now()});
   set_state(ReflectorState::Watching, kind_.qualified_resource() + ": listed " +
                                           std::to_string(count) + " at resourceVersion " +
                                           resource_version_);
@@ -273,10 +280,10 @@ Reflector::WatchEnd Reflector::watch() {
   // the watches of many kinds and nodes do not all restart together.
   const int timeout_s = std::uniform_int_distribution<int>(
       options_.watch_timeout_s, options_.watch_timeout_s + options_.watch_timeout_s / 2)(rng);
-  const std::string path = kind_.collection_path() +
-                           "?watch=1&allowWatchBookmarks=true&resourceVersion=" +
-                           url_encode(resource_version_) +
-                           "&timeoutSeconds=" + std::to_string(timeout_s);
+  const std::string path =
+      kind_.collection_path() +
+      "?watch=1&allowWatchBookmarks=true&resourceVersion=" + url_encode(resource_version_) +
+      "&timeoutSeconds=" + std::to_string(timeout_s);
   ++watches_;
   std::optional<WatchEnd> verdict;  // set by an event that ends the watch
   std::string problem;
@@ -284,68 +291,68 @@ Reflector::WatchEnd Reflector::watch() {
   const auto started = std::chrono::steady_clock::now();
   auto on_status = [&](int status) {
     if (status == 200 && state_ != ReflectorState::Watching) {
-      set_state(ReflectorState::Watching, kind_.qualified_resource() + ": watching from " +
-                                              resource_version_);
+      set_state(ReflectorState::Watching,
+                kind_.qualified_resource() + ": watching from " + resource_version_);
     }
   };
-  ApiResponse res = client_->stream(path, options_.read_timeout_s, on_status,
-                                    [&](std::string_view line) {
-    json event = json::parse(line, nullptr, false);
-    if (!event.is_object() || !event.contains("type") || !event["type"].is_string() ||
-        !event.contains("object")) {
-      ++bad_events_;
-      problem = "watch sent a line that is not an event: " + std::string(line.substr(0, 80));
-      verdict = WatchEnd::Failed;
-      return false;
-    }
-    const std::string type = event["type"].get<std::string>();
-    json& object = event["object"];
-    if (type == "ERROR") {
-      const int code = status_code_of(object);
-      problem = "watch error " + std::to_string(code) + ": " + status_message_of(object);
-      verdict = code == 410 ? WatchEnd::Expired : WatchEnd::Failed;
-      return false;
-    }
-    const std::string rv = resource_version_of(object);
-    consecutive_failures_ = 0;  // the stream works: the next failure starts the backoff over
-    if (type == "BOOKMARK") {
-      if (!rv.empty()) {
-        resource_version_ = rv;
-      }
-      return true;
-    }
-    KindEvent::Type t;
-    if (type == "ADDED" || type == "MODIFIED") {
-      t = KindEvent::Type::Upsert;
-    } else if (type == "DELETED") {
-      t = KindEvent::Type::Delete;
-    } else {
-      ++bad_events_;
-      problem = "watch sent an event of unknown type \"" + type + "\"";
-      verdict = WatchEnd::Failed;
-      return false;
-    }
-    if (!object.is_object()) {
-      ++bad_events_;
-      problem = "watch sent a " + type + " event without an object";
-      verdict = WatchEnd::Failed;
-      return false;
-    }
-    if (!rv.empty()) {
-      resource_version_ = rv;
-    }
-    any_event = true;
-    std::vector<json> objects;
-    objects.push_back(complete(std::move(object)));
-    sink_.deliver({kind_index_, t, std::move(objects), std::chrono::steady_clock::now()});
-    return true;
-  });
+  ApiResponse res =
+      client_->stream(path, options_.read_timeout_s, on_status, [&](std::string_view line) {
+        json event = json::parse(line, nullptr, false);
+        if (!event.is_object() || !event.contains("type") || !event["type"].is_string() ||
+            !event.contains("object")) {
+          ++bad_events_;
+          problem = "watch sent a line that is not an event: " + std::string(line.substr(0, 80));
+          verdict = WatchEnd::Failed;
+          return false;
+        }
+        const std::string type = event["type"].get<std::string>();
+        json& object = event["object"];
+        if (type == "ERROR") {
+          const int code = status_code_of(object);
+          problem = "watch error " + std::to_string(code) + ": " + status_message_of(object);
+          verdict = code == 410 ? WatchEnd::Expired : WatchEnd::Failed;
+          return false;
+        }
+        const std::string rv = resource_version_of(object);
+        consecutive_failures_ = 0;  // the stream works: the next failure starts the backoff over
+        if (type == "BOOKMARK") {
+          if (!rv.empty()) {
+            resource_version_ = rv;
+          }
+          return true;
+        }
+        KindEvent::Type t;
+        if (type == "ADDED" || type == "MODIFIED") {
+          t = KindEvent::Type::Upsert;
+        } else if (type == "DELETED") {
+          t = KindEvent::Type::Delete;
+        } else {
+          ++bad_events_;
+          problem = "watch sent an event of unknown type \"" + type + "\"";
+          verdict = WatchEnd::Failed;
+          return false;
+        }
+        if (!object.is_object()) {
+          ++bad_events_;
+          problem = "watch sent a " + type + " event without an object";
+          verdict = WatchEnd::Failed;
+          return false;
+        }
+        if (!rv.empty()) {
+          resource_version_ = rv;
+        }
+        any_event = true;
+        std::vector<json> objects;
+        objects.push_back(complete(std::move(object)));
+        sink_.deliver({kind_index_, t, std::move(objects), std::chrono::steady_clock::now()});
+        return true;
+      });
   if (stopping()) {
     return WatchEnd::Stopped;
   }
   if (verdict == WatchEnd::Expired) {
-    set_state(ReflectorState::Listing, kind_.qualified_resource() + ": " + problem +
-                                           "; listing again");
+    set_state(ReflectorState::Listing,
+              kind_.qualified_resource() + ": " + problem + "; listing again");
     return WatchEnd::Expired;
   }
   if (verdict == WatchEnd::Failed) {

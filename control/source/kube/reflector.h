@@ -14,11 +14,10 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "control/source/kube/api_client.h"
 #include "control/source/kube/watched_kinds.h"

@@ -9,7 +9,7 @@
 namespace palisade::control::kube {
 
 struct WatchedKind {
-  const char* group;     // "" for the core group
+  const char* group;  // "" for the core group
   const char* version;
   const char* resource;  // the plural in the URL
   const char* kind;

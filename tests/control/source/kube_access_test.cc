@@ -1,8 +1,5 @@
 // Where the API server is and how Palisade proves who it is: kubeconfig contexts, inline and
 // file credentials, in-cluster service accounts, rotated tokens, and server URLs.
-#include "control/source/kube/api_client.h"
-#include "control/source/kube/cluster_access.h"
-
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -10,6 +7,9 @@
 #include <fstream>
 #include <map>
 #include <thread>
+
+#include "control/source/kube/api_client.h"
+#include "control/source/kube/cluster_access.h"
 
 namespace palisade::control::kube {
 namespace {

@@ -27,13 +27,17 @@ json pod(const std::string& name, const std::string& ip, const std::string& app)
   return json::parse(R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":")" + name +
                      R"(","namespace":"prod","labels":{"app":")" + app +
                      R"("},"managedFields":[{"manager":"kubelet"}]},"spec":{"nodeName":"n1"},)"
-                     R"("status":{"podIP":")" + ip + R"("}})");
+                     R"("status":{"podIP":")" +
+                     ip + R"("}})");
 }
 
 json k8s_policy(const std::string& name, const std::string& port) {
   return json::parse(R"({"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy",)"
-                     R"("metadata":{"name":")" + name + R"(","namespace":"prod"},)"
-                     R"("spec":{"podSelector":{},"ingress":[{"ports":[{"port":)" + port + "}]}]}}");
+                     R"("metadata":{"name":")" +
+                     name +
+                     R"(","namespace":"prod"},)"
+                     R"("spec":{"podSelector":{},"ingress":[{"ports":[{"port":)" +
+                     port + "}]}]}}");
 }
 
 class KubeSourceTest : public ::testing::Test {
@@ -170,9 +174,10 @@ TEST_F(KubeSourceTest, ARelistOfUnchangedVersionsChangesNothing) {
 TEST_F(KubeSourceTest, AKindNoLongerServedTakesItsObjectsAway) {
   const size_t gnp = kind_index("crd.projectcalico.org", "GlobalNetworkPolicy");
   list_everything_else({gnp});
-  deliver(gnp, KindEvent::Type::Listed,
-          {json::parse(R"({"apiVersion":"crd.projectcalico.org/v1","kind":"GlobalNetworkPolicy",)"
-                       R"J("metadata":{"name":"default.deny-all"},"spec":{"selector":"all()"}})J")});
+  deliver(
+      gnp, KindEvent::Type::Listed,
+      {json::parse(R"({"apiVersion":"crd.projectcalico.org/v1","kind":"GlobalNetworkPolicy",)"
+                   R"J("metadata":{"name":"default.deny-all"},"spec":{"selector":"all()"}})J")});
   source_.refresh();
   EXPECT_EQ(keys(), std::vector<std::string>{"GlobalNetworkPolicy default.deny-all"});
   deliver(gnp, KindEvent::Type::Missing, {});
@@ -186,8 +191,9 @@ TEST_F(KubeSourceTest, KubernetesAndCalicoPoliciesOfOneNameLiveSideBySide) {
   list_everything_else({np, cnp});
   deliver(np, KindEvent::Type::Listed, {k8s_policy("db", "5432")});
   deliver(cnp, KindEvent::Type::Listed,
-          {json::parse(R"({"apiVersion":"crd.projectcalico.org/v1","kind":"NetworkPolicy",)"
-                       R"J("metadata":{"name":"db","namespace":"prod"},"spec":{"selector":"all()"}})J")});
+          {json::parse(
+              R"({"apiVersion":"crd.projectcalico.org/v1","kind":"NetworkPolicy",)"
+              R"J("metadata":{"name":"db","namespace":"prod"},"spec":{"selector":"all()"}})J")});
   source_.refresh();
   EXPECT_EQ(keys().size(), 2u);
   // The Kubernetes one goes; the Calico one stays.

@@ -26,7 +26,8 @@ Grants load_grants() {
     for (const YAML::Node& group : rule["apiGroups"]) {
       for (const YAML::Node& resource : rule["resources"]) {
         for (const YAML::Node& verb : rule["verbs"]) {
-          grants[group.as<std::string>()][resource.as<std::string>()].insert(verb.as<std::string>());
+          grants[group.as<std::string>()][resource.as<std::string>()].insert(
+              verb.as<std::string>());
         }
       }
     }

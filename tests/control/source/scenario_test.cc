@@ -99,14 +99,14 @@ TEST(Verify, ExpectedRejectionsPassOnlyWhenTheyHappenAtThatField) {
 flows:
   - {src: prod/web, dst: prod/db, proto: TCP, dport: 5432, expect: allow}
 )yaml";
-  VerifyTotals ok = run("rejected_ok.yaml",
-                        kObjects + bad_policy + flows +
-                            "expect_rejected: [{object: GlobalNetworkPolicy/broken, field: "
-                            "\"spec.ingress[0].source.nets\"}]\n");
+  VerifyTotals ok =
+      run("rejected_ok.yaml", kObjects + bad_policy + flows +
+                                  "expect_rejected: [{object: GlobalNetworkPolicy/broken, field: "
+                                  "\"spec.ingress[0].source.nets\"}]\n");
   EXPECT_EQ(ok.failed, 0);
   EXPECT_EQ(ok.passed, 2);
-  VerifyTotals wrong_field = run("rejected_field.yaml",
-                                 kObjects + bad_policy + flows +
+  VerifyTotals wrong_field =
+      run("rejected_field.yaml", kObjects + bad_policy + flows +
                                      "expect_rejected: [{object: GlobalNetworkPolicy/broken, "
                                      "field: spec.egress}]\n");
   EXPECT_EQ(wrong_field.failed, 2);  // the unexpected error, and the expectation not met

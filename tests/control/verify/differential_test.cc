@@ -27,8 +27,8 @@
 #include <rte_acl.h>
 #include <rte_vect.h>
 
-#include "dataplane/acl_tables.h"
 #include "control/verify/compiled_evaluator.h"
+#include "dataplane/acl_tables.h"
 #include "dataplane/eal.h"
 #include "policy/compiler.h"
 #include "policy/decode.h"
@@ -40,8 +40,8 @@
 namespace palisade {
 namespace {
 
-using dataplane::AclTables;
 using control::CompiledEvaluator;
+using dataplane::AclTables;
 using testing::ClusterGenerator;
 using testing::ClusterShape;
 using testing::RandomCluster;
@@ -415,7 +415,8 @@ TEST(Differential, RebasedTablesMatchReferenceAfterChanges) {
       continue;
     }
     bool failed = false;
-    for (const auto& [from, to] : {std::pair{whole.get(), part.get()}, std::pair{part.get(), whole.get()}}) {
+    for (const auto& [from, to] :
+         {std::pair{whole.get(), part.get()}, std::pair{part.get(), whole.get()}}) {
       bool skipped = false;
       std::optional<Tables> base = compile_tables(*from, {}, seed, cluster, skipped);
       std::optional<Tables> fresh;
@@ -456,7 +457,8 @@ TEST(Differential, RebasedTablesMatchReferenceAfterChanges) {
       if (auto m = compare(t, std::nullopt, flows, want, cov)) {
         m->where += to == part.get() ? ", rebased after objects were removed"
                                      : ", rebased after objects were added";
-        report(*m, seed, cluster, cov.failed_cases < kVerboseFailures, "PALISADE_DIFF_REBASE_CASES");
+        report(*m, seed, cluster, cov.failed_cases < kVerboseFailures,
+               "PALISADE_DIFF_REBASE_CASES");
         failed = true;
         break;
       }
@@ -464,8 +466,8 @@ TEST(Differential, RebasedTablesMatchReferenceAfterChanges) {
     cov.failed_cases += failed ? 1 : 0;
   }
   std::cout << "[differential rebase] first seed " << seed0 << ": " << rebased << " rebased ("
-            << reused_sets << " sets reused, " << overlay_sets << " in overlays), "
-            << tiers_changed << " with other tiers (full builds)\n"
+            << reused_sets << " sets reused, " << overlay_sets << " in overlays), " << tiers_changed
+            << " with other tiers (full builds)\n"
             << cov.summary() << "\n";
   EXPECT_EQ(cov.failed_cases, 0) << "first seed " << seed0;
   // Both kinds of set must have been met, or the overlay split was never exercised.

@@ -12,7 +12,6 @@
 namespace palisade::control {
 namespace {
 
-
 using Bytes = std::vector<uint8_t>;
 
 std::string temp_path(const std::string& name) {

@@ -1,7 +1,7 @@
 #include "dataplane/hot/conntrack.h"
-#include "policy/ipproto.h"
 
 #include <gtest/gtest.h>
+#include <rte_rcu_qsbr.h>
 
 #include <algorithm>
 #include <array>
@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include <rte_rcu_qsbr.h>
+#include "policy/ipproto.h"
 
 namespace palisade::dataplane {
 namespace {

@@ -1,7 +1,7 @@
 #include "dataplane/hot/flow_cache.h"
-#include "policy/ipproto.h"
 
 #include <gtest/gtest.h>
+#include <rte_rcu_qsbr.h>
 
 #include <atomic>
 #include <chrono>
@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include <rte_rcu_qsbr.h>
+#include "policy/ipproto.h"
 
 namespace palisade::dataplane {
 namespace {
@@ -52,8 +52,7 @@ struct Table {
 
 // What a worker does: the cache's candidate checked against the table, the table on a miss
 // (and the cache told where the key lives).
-FlowMatch cached_lookup(FlowCache& cache, const Conntrack& ct, const FlowKey& key,
-                        uint64_t now) {
+FlowMatch cached_lookup(FlowCache& cache, const Conntrack& ct, const FlowKey& key, uint64_t now) {
   const uint32_t hash = FlowCache::hash(key);
   const FlowCache::Hit hit = cache.find(hash);
   if (hit.slot != kNoFlow) {
@@ -106,8 +105,7 @@ TEST(FlowCache, AKeyFoundOnceIsFoundThroughTheCacheInBothDirections) {
     const FlowMatch first = cached_lookup(cache, t.ct, key, 1);  // from the table
     const FlowCache::Hit hit = cache.find(FlowCache::hash(key));
     ASSERT_EQ(hit.slot, *index);
-    const FlowMatch again =
-        t.ct.check(hit.slot, hit.probe_word(), hit.key_is_canonical(), key, 1);
+    const FlowMatch again = t.ct.check(hit.slot, hit.probe_word(), hit.key_is_canonical(), key, 1);
     EXPECT_EQ(again.index, first.index);
     EXPECT_EQ(again.dir, first.dir);
     EXPECT_EQ(again.dir, reply ? FlowDir::Reply : FlowDir::Original);

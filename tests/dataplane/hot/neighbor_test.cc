@@ -57,14 +57,14 @@ TEST(ProxyArp, RequestForTheGatewayIsAnsweredWithTheGatewayMac) {
   Bytes b = arp(1, {10, 1, 0, 7}, {169, 254, 1, 1});
   ASSERT_TRUE(proxy_arp(b));
   ASSERT_EQ(b.size(), 14u + 28u);
-  EXPECT_EQ(slice(b, 0, 6), bytes(kPodMac.data(), 6));       // to the requester
-  EXPECT_EQ(slice(b, 6, 6), bytes(kGatewayMac.data(), 6));   // from the gateway
+  EXPECT_EQ(slice(b, 0, 6), bytes(kPodMac.data(), 6));      // to the requester
+  EXPECT_EQ(slice(b, 6, 6), bytes(kGatewayMac.data(), 6));  // from the gateway
   EXPECT_EQ(get16(b, 12), 0x0806);
   EXPECT_EQ(get16(b, 14), 1);       // htype Ethernet
   EXPECT_EQ(get16(b, 16), 0x0800);  // ptype IPv4
   EXPECT_EQ(b[18], 6);
   EXPECT_EQ(b[19], 4);
-  EXPECT_EQ(get16(b, 20), 2);  // reply
+  EXPECT_EQ(get16(b, 20), 2);                                // reply
   EXPECT_EQ(slice(b, 22, 6), bytes(kGatewayMac.data(), 6));  // sender: the answer
   EXPECT_EQ(slice(b, 28, 4), (Bytes{169, 254, 1, 1}));       // for the address asked
   EXPECT_EQ(slice(b, 32, 6), bytes(kPodMac.data(), 6));      // target: the requester
@@ -167,8 +167,8 @@ Ip6 solicited_node(const Ip6& target) {
   return g;
 }
 // A Neighbor Solicitation with a correct checksum; `options` follow the target.
-Bytes ns(const Ip6& src, const Ip6& dst, const Ip6& target, Bytes options,
-         uint8_t hop_limit = 255, Mac src_mac = kPodMac) {
+Bytes ns(const Ip6& src, const Ip6& dst, const Ip6& target, Bytes options, uint8_t hop_limit = 255,
+         Mac src_mac = kPodMac) {
   Bytes f = {0x33, 0x33, dst[12], dst[13], dst[14], dst[15]};
   put(f, src_mac.data(), 6);
   put16(f, 0x86DD);
@@ -215,7 +215,7 @@ void expect_advertisement(const Bytes& f, uint32_t n, const Mac& to_mac, const I
   EXPECT_EQ(get16(f, 16), 0);
   EXPECT_EQ(get16(f, 18), 32);  // payload: NA 24 + option 8
   EXPECT_EQ(f[20], 58);
-  EXPECT_EQ(f[21], 255);        // hop limit
+  EXPECT_EQ(f[21], 255);                                  // hop limit
   EXPECT_EQ(slice(f, 22, 16), bytes(target.data(), 16));  // from the address asked
   EXPECT_EQ(slice(f, 38, 16), bytes(to_ip.data(), 16));
   EXPECT_EQ(f[54], 136);  // Neighbor Advertisement
@@ -266,8 +266,7 @@ TEST(ProxyNdp, LongerSolicitationIsAnsweredWithTheShorterAdvertisement) {
   options.insert(options.end(), nonce.begin(), nonce.end());
   Bytes f = ns(kPodLinkLocal, solicited_node(kGatewayIp), kGatewayIp, options);
   f.resize(f.size() + 10, 0);  // trailing bytes past the IPv6 payload are ignored
-  expect_advertisement(f, answer(f), kPodMac, kPodLinkLocal, kGatewayIp,
-                       kRouterSolicitedOverride);
+  expect_advertisement(f, answer(f), kPodMac, kPodLinkLocal, kGatewayIp, kRouterSolicitedOverride);
 }
 
 TEST(ProxyNdp, InvalidSolicitationsAreNotAnswered) {
@@ -293,8 +292,8 @@ TEST(ProxyNdp, InvalidSolicitationsAreNotAnswered) {
                    ns(kPodLinkLocal, solicited_node(kGatewayIp), kGatewayIp, zero_option)});
   Bytes past = slla();
   past[1] = 2;  // 16 bytes, 8 present
-  cases.push_back({"option past the message",
-                   ns(kPodLinkLocal, solicited_node(kGatewayIp), kGatewayIp, past)});
+  cases.push_back(
+      {"option past the message", ns(kPodLinkLocal, solicited_node(kGatewayIp), kGatewayIp, past)});
   Bytes short_icmp = resolve_gateway();
   short_icmp[19] = 20;  // ICMPv6 length 20 < 24
   cases.push_back({"ICMPv6 length below 24", short_icmp});
@@ -311,7 +310,7 @@ TEST(ProxyNdp, InvalidSolicitationsAreNotAnswered) {
                    ns(solicited_node(kPodIp), solicited_node(kGatewayIp), kGatewayIp, slla())});
   cases.push_back({"own address", ns(kPodIp, solicited_node(kPodIp), kPodIp, slla())});
   cases.push_back({"group Ethernet source", ns(kPodLinkLocal, solicited_node(kGatewayIp),
-                                                kGatewayIp, slla(), 255, {1, 0, 0, 0, 0, 1})});
+                                               kGatewayIp, slla(), 255, {1, 0, 0, 0, 0, 1})});
   Bytes advert = resolve_gateway();
   advert[54] = 136;
   fix_checksum(advert);
@@ -349,8 +348,7 @@ TEST(ProxyNdp, DuplicateAddressDetectionIsAnsweredOnlyForTheGatewayAddress) {
   Bytes gw = ns(kUnspecified, solicited_node(kGatewayIp), kGatewayIp, {});
   const Mac all_nodes_mac = {0x33, 0x33, 0, 0, 0, 1};
   const Ip6 all_nodes = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-  expect_advertisement(gw, answer(gw), all_nodes_mac, all_nodes, kGatewayIp,
-                       kRouterOverride);
+  expect_advertisement(gw, answer(gw), all_nodes_mac, all_nodes, kGatewayIp, kRouterOverride);
   // Malformed DAD (RFC 4861 7.1.1): with a source link-layer option, or not to the
   // target's solicited-node group.
   Bytes with_slla = ns(kUnspecified, solicited_node(kGatewayIp), kGatewayIp, slla());

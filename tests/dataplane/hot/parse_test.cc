@@ -151,8 +151,8 @@ TEST(Parse, BadLengthsAndChecksumsAreDropped) {
 TEST(Parse, TcpHeaderAndFlagsAreChecked) {
   ParsedPacket p;
   auto with = [&](Bytes t) { return parse(cat({eth(0x0800), ipv4(6, t.size()), t}), p); };
-  EXPECT_EQ(with(tcp(1, 2, 0x02, 4)), Drop::BadTcpHeader);   // data offset below 5
-  EXPECT_EQ(with(tcp(1, 2, 0x02, 6)), Drop::BadTcpHeader);   // options past the payload
+  EXPECT_EQ(with(tcp(1, 2, 0x02, 4)), Drop::BadTcpHeader);     // data offset below 5
+  EXPECT_EQ(with(tcp(1, 2, 0x02, 6)), Drop::BadTcpHeader);     // options past the payload
   EXPECT_EQ(with(tcp(1, 2, 0x03)), Drop::ImpossibleTcpFlags);  // SYN+FIN
   EXPECT_EQ(with(tcp(1, 2, 0x06)), Drop::ImpossibleTcpFlags);  // SYN+RST
   EXPECT_EQ(with(tcp(1, 2, 0x05)), Drop::ImpossibleTcpFlags);  // FIN+RST
@@ -190,8 +190,7 @@ TEST(Fragments, FirstFragmentMustHoldTheTcpHeader) {
 TEST(Fragments, TcpFragmentAtOffsetEightIsAnOverlapAttack) {
   ParsedPacket p;
   Bytes rest(16, 0);
-  EXPECT_EQ(parse(cat({eth(0x0800), ipv4(6, rest.size(), 1), rest}), p),
-            Drop::OverlappingFragment);
+  EXPECT_EQ(parse(cat({eth(0x0800), ipv4(6, rest.size(), 1), rest}), p), Drop::OverlappingFragment);
   ASSERT_EQ(parse(cat({eth(0x0800), ipv4(6, rest.size(), 3), rest}), p), std::nullopt);
   EXPECT_TRUE(p.fragment);
   EXPECT_FALSE(p.first_fragment);
@@ -211,8 +210,7 @@ TEST(Ipv6, ExtensionChainIsWalkedToTheUpperLayer) {
   ParsedPacket p;
   Bytes u = udp(5353, 53);
   Bytes chain = cat({ext(60), ext(43, 1), ext(17)});  // HbH -> DestOpts -> Routing -> UDP
-  ASSERT_EQ(parse(cat({eth(0x86DD), ipv6(0, chain.size() + u.size()), chain, u}), p),
-            std::nullopt);
+  ASSERT_EQ(parse(cat({eth(0x86DD), ipv6(0, chain.size() + u.size()), chain, u}), p), std::nullopt);
   EXPECT_EQ(p.kind, L3Kind::Ipv6);
   EXPECT_EQ(p.proto, 17);
   EXPECT_EQ(p.dport, 53);
@@ -341,8 +339,7 @@ TEST(IcmpErrors, TimeExceededQuotingEightBytesOfTcpBehindOptions) {
   // RFC 792 promises only 8 bytes of the original's payload: TCP's ports, not its flags.
   ParsedPacket p;
   Bytes eight = first(tcp(443, 51000), 8);
-  ASSERT_EQ(parse(v4_error(cat({icmp_header(11, 0), quoted_ipv4(6, 8), eight})), p),
-            std::nullopt);
+  ASSERT_EQ(parse(v4_error(cat({icmp_header(11, 0), quoted_ipv4(6, 8), eight})), p), std::nullopt);
   EXPECT_TRUE(p.icmp_error);
   EXPECT_EQ(p.inner_proto, 6);
   EXPECT_EQ(p.inner_sport, 443);
@@ -388,14 +385,12 @@ TEST(IcmpErrors, QuotesWithoutPortsNeedNoL4Bytes) {
   EXPECT_EQ(p.inner_proto, 47);
   EXPECT_EQ(p.inner_sport, 0);
   // A later fragment holds no L4 header: ports 0, so it matches no connection with ports.
-  ASSERT_EQ(parse(v4_error(cat({icmp_header(3, 3), quoted_ipv4(17, 0, 0x00b9)})), p),
-            std::nullopt);
+  ASSERT_EQ(parse(v4_error(cat({icmp_header(3, 3), quoted_ipv4(17, 0, 0x00b9)})), p), std::nullopt);
   EXPECT_EQ(p.inner_proto, 17);
   EXPECT_EQ(p.inner_sport, 0);
   EXPECT_EQ(p.inner_dport, 0);
   // A first fragment has its ports.
-  ASSERT_EQ(parse(v4_error(cat({icmp_header(11, 1), quoted_ipv4(17, 0, 0x2000), udp(5, 6)})),
-                  p),
+  ASSERT_EQ(parse(v4_error(cat({icmp_header(11, 1), quoted_ipv4(17, 0, 0x2000), udp(5, 6)})), p),
             std::nullopt);
   EXPECT_EQ(p.inner_dport, 6);
 }
@@ -428,8 +423,7 @@ TEST(IcmpErrors, MalformedIpv4QuotesAreDropped) {
 TEST(IcmpErrors, Ipv6PacketTooBigGivesTheQuotedTcpTuple) {
   ParsedPacket p;
   Bytes ptb = {2, 0, 0, 0, 0, 0, 0x05, 0x00};  // MTU 1280
-  ASSERT_EQ(parse(v6_error(cat({ptb, quoted_ipv6(6), tcp(8443, 50000, 0x10)})), p),
-            std::nullopt);
+  ASSERT_EQ(parse(v6_error(cat({ptb, quoted_ipv6(6), tcp(8443, 50000, 0x10)})), p), std::nullopt);
   EXPECT_TRUE(p.icmp_error);
   EXPECT_EQ(p.kind, L3Kind::Ipv6);
   EXPECT_EQ(p.proto, 58);
@@ -466,16 +460,16 @@ TEST(IcmpErrors, QuotedIpv6ExtensionHeadersAreWalkedWithinTheQuote) {
   EXPECT_EQ(p.inner_proto, 17);
   EXPECT_EQ(p.inner_dport, 10);
   // Reassembly time exceeded quotes the first fragment, fragment header and all.
-  ASSERT_EQ(parse(v6_error(cat({icmp_header(3, 1), quoted_ipv6(44), ext(17, 0, 0x0001),
-                                udp(11, 12)})),
-                  p),
-            std::nullopt);
+  ASSERT_EQ(
+      parse(v6_error(cat({icmp_header(3, 1), quoted_ipv6(44), ext(17, 0, 0x0001), udp(11, 12)})),
+            p),
+      std::nullopt);
   EXPECT_EQ(p.inner_dport, 12);
   // A later fragment: no ports.
-  ASSERT_EQ(parse(v6_error(cat({icmp_header(1, 3), quoted_ipv6(44), ext(17, 0, 0x0008),
-                                Bytes(8, 0x77)})),
-                  p),
-            std::nullopt);
+  ASSERT_EQ(
+      parse(v6_error(cat({icmp_header(1, 3), quoted_ipv6(44), ext(17, 0, 0x0008), Bytes(8, 0x77)})),
+            p),
+      std::nullopt);
   EXPECT_EQ(p.inner_proto, 17);
   EXPECT_EQ(p.inner_sport, 0);
   EXPECT_EQ(p.inner_dport, 0);
@@ -493,8 +487,7 @@ TEST(IcmpErrors, MalformedIpv6QuotesAreDropped) {
   // An extension header past the quote, or a quote cut inside one.
   EXPECT_EQ(parse(v6_error(cat({err, quoted_ipv6(60), first(ext(17, 2), 16)})), p),
             Drop::TruncatedL4);
-  EXPECT_EQ(parse(v6_error(cat({err, quoted_ipv6(60), first(ext(17), 4)})), p),
-            Drop::TruncatedL4);
+  EXPECT_EQ(parse(v6_error(cat({err, quoted_ipv6(60), first(ext(17), 4)})), p), Drop::TruncatedL4);
   // Headers not walked, too many, or Hop-by-Hop not first: bad_ip_header.
   Bytes ah = {17, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1};  // AH: 12 bytes, 4-byte units
   EXPECT_EQ(parse(v6_error(cat({err, quoted_ipv6(51), ah, u})), p), Drop::BadIpHeader);
@@ -552,7 +545,7 @@ TEST(Segments, LengthsAreCheckedAgainstTheWholeFrame) {
 TEST(Segments, HeadersPastTheFirstSegmentAreSplitNeverReadAndNeverAnotherAnswer) {
   Bytes payload(1500, 0x33);
   const Bytes t = tcp(40000, 443, 0x10);
-  const Bytes options = {0x94, 0x04, 0, 0};  // Router Alert
+  const Bytes options = {0x94, 0x04, 0, 0};       // Router Alert
   const Bytes chain = cat({ext(60), ext(6, 1)});  // Hop-by-Hop, Destination Options (16)
   const std::vector<Bytes> frames = {
       cat({eth(0x0800), ipv4(6, t.size() + payload.size()), t, payload}),
@@ -570,8 +563,8 @@ TEST(Segments, HeadersPastTheFirstSegmentAreSplitNeverReadAndNeverAnotherAnswer)
       ParsedPacket chained;
       const std::optional<Drop> got = parse_segmented(frame, first, chained);
       if (got == Drop::SplitHeaders) {
-        EXPECT_FALSE(parsed_before) << "frame " << f << ": split at " << first
-                                    << " after a shorter segment parsed";
+        EXPECT_FALSE(parsed_before)
+            << "frame " << f << ": split at " << first << " after a shorter segment parsed";
         continue;
       }
       parsed_before = true;
