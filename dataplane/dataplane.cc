@@ -34,6 +34,7 @@ policy::Error port_error(const std::string& port, const std::string& what, int r
 policy::Result<bool> start_eal(const std::vector<std::string>& args) {
   std::vector<std::string> copy = args;
   std::vector<char*> argv;
+  argv.reserve(copy.size());
   for (std::string& a : copy) {
     argv.push_back(a.data());
   }

@@ -24,6 +24,7 @@ policy::Result<bool> start_eal_for_tools(const std::string& program, size_t memo
                                    "--file-prefix=" + program + "-" + std::to_string(getpid()),
                                    "--log-level=lib.eal:error"};
   std::vector<char*> argv;
+  argv.reserve(args.size());
   for (std::string& a : args) {
     argv.push_back(a.data());
   }

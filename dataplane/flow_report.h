@@ -10,12 +10,12 @@
 
 namespace palisade::dataplane {
 
-// `ruleset` is the generation that judged the event, or nullptr when it is gone (names of
+// `rs` is the generation that judged the event, or nullptr when it is gone (names of
 // endpoints and policies are then left out).
-std::string describe_flow_event(const dataplane::FlowEvent& e, const dataplane::Ruleset* ruleset);
+std::string describe_flow_event(const dataplane::FlowEvent& e, const dataplane::Ruleset* rs);
 
 // What decided, as `by` names it in scenarios: the side that denied, else the destination's
 // ingress, else the source's egress; "" when neither side is judged here.
-std::string decided_by(const dataplane::FlowEvent& e, const dataplane::Ruleset& ruleset);
+std::string decided_by(const dataplane::FlowEvent& e, const dataplane::Ruleset& rs);
 
 }  // namespace palisade::dataplane

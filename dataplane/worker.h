@@ -49,7 +49,7 @@ class Worker {
   explicit Worker(const WorkerSetup& setup);
   ~Worker();
   // The lcore's loop, until *stop; for rte_eal_remote_launch (arg: the Worker).
-  static int run(void* worker);
+  static int run(void* arg);
   // One poll of every queue: public so that tests and benchmarks can step a worker.
   void poll() noexcept;
   // Judges and forwards one received burst (the packets are consumed).

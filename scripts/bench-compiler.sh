@@ -20,7 +20,7 @@ build/perf/compiler_bench --benchmark_filter='BM_compile|BM_update|BM_classify'
 echo "== the (10k pods, 1k policies) cluster through palisadectl compile"
 mkdir -p "$work/cluster"
 build/perf/cluster_manifests 10000 1000 > "$work/cluster/cluster.yaml"
-build/control/palisadectl compile --stats --export-classbench "$work/cb" "$work/cluster"
+build/control/ctl/palisadectl compile --stats --export-classbench "$work/cb" "$work/cluster"
 
 for alg in scalar sse avx2 avx512x16; do
   echo "== dpdk-test-acl --alg=$alg, bursts of 32, same IPv4 rules"

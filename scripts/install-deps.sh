@@ -16,6 +16,7 @@ packages=(
   libssl-dev                     # TLS to the API server (certificates from kubeconfigs)
   openssl                        # test certificates for the HTTPS tests
   clang libclang-rt-14-dev       # libFuzzer and the sanitizers' runtimes
+  clang-format clang-tidy        # the format and tidy checks of tests/lint
 )
 
 missing=()

@@ -14,11 +14,11 @@ bash scripts/install-deps.sh
 bash scripts/build.sh
 echo
 echo "== Verdicts of the example policies (config/examples/), reference engine"
-build/control/palisadectl verify --engine reference config/examples/
+build/control/ctl/palisadectl verify --engine reference config/examples/
 echo
 echo "== The same flows through the compiled rte_acl tables and through the packet path"
-build/control/palisadectl verify --engine compiled --quiet config/examples/
-build/control/palisadectl verify --engine dataplane --quiet config/examples/
+build/control/ctl/palisadectl verify --engine compiled --quiet config/examples/
+build/control/ctl/palisadectl verify --engine dataplane --quiet config/examples/
 
 echo
 echo "== The daemon: palisade --config config/node-demo.yaml (vhost-user ports, no hugepages)"

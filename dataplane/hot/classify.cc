@@ -26,7 +26,7 @@ void classify_split(const ClassifyTables& t, size_t f, const uint8_t** keys, uin
   const uint32_t categories = t.categories;
   std::array<const uint8_t*, kChunk> base_keys, overlay_keys;
   std::array<uint32_t, kChunk> base_at, overlay_at;
-  std::array<uint32_t, kChunk * kMaxCategories> base_results, overlay_results;
+  std::array<uint32_t, size_t{kChunk} * kMaxCategories> base_results, overlay_results;
   for (uint32_t done = 0; done < n; done += kChunk) {
     const uint32_t m = std::min(kChunk, n - done);
     uint32_t nb = 0, no = 0;
@@ -44,12 +44,12 @@ void classify_split(const ClassifyTables& t, size_t f, const uint8_t** keys, uin
     classify_on(t.base[f], base_keys.data(), base_results.data(), nb, categories);
     classify_on(t.overlay[f], overlay_keys.data(), overlay_results.data(), no, categories);
     for (uint32_t k = 0; k < nb; ++k) {
-      std::memcpy(results + size_t{base_at[k]} * categories, &base_results[k * categories],
+      std::memcpy(results + size_t{base_at[k]} * categories, &base_results[size_t{k} * categories],
                   categories * sizeof(uint32_t));
     }
     for (uint32_t k = 0; k < no; ++k) {
-      std::memcpy(results + size_t{overlay_at[k]} * categories, &overlay_results[k * categories],
-                  categories * sizeof(uint32_t));
+      std::memcpy(results + size_t{overlay_at[k]} * categories,
+                  &overlay_results[size_t{k} * categories], categories * sizeof(uint32_t));
     }
   }
 }

@@ -191,8 +191,8 @@ Conntrack::BucketMasks Conntrack::bucket_masks(uint32_t first, uint32_t live_wor
 }
 
 void Conntrack::prefetch_buckets(const FlowProbe& p) const noexcept {
-  rte_prefetch0(&headers_[p.buckets[0] * kSlotsPerBucket]);
-  rte_prefetch0(&headers_[p.buckets[1] * kSlotsPerBucket]);
+  rte_prefetch0(&headers_[size_t{p.buckets[0]} * kSlotsPerBucket]);
+  rte_prefetch0(&headers_[size_t{p.buckets[1]} * kSlotsPerBucket]);
 }
 
 void Conntrack::lookup(const FlowKey* const* keys, uint32_t n, FlowMatch* out, uint64_t now,

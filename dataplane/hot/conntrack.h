@@ -269,7 +269,7 @@ class Conntrack {
   struct BucketMasks {
     uint32_t matching, empty;
   };
-  FlowProbe probe_words(const FlowKeyWords& key, FlowKeyWords& canonical) const noexcept;
+  FlowProbe probe_words(const FlowKeyWords& words, FlowKeyWords& canonical) const noexcept;
   // The first slot in bucket order that holds `canonical`, live and unexpired; on a miss,
   // p.free_slot is set to the first Empty slot of the bucket with more of them.
   uint32_t find(const FlowKeyWords& canonical, FlowProbe& p, uint64_t now) const noexcept;

@@ -10,7 +10,7 @@ palisade-gen playing the pods over virtio-user from a second process.
    generation 2 stays in force (fail-static): nothing changes for the traffic.
 4. The admin API answers /readyz, and `palisadectl stats` and `palisadectl flows` read the
    counters and the judged connections of the running daemon through it.
-Usage: daemon_vhost_test.py PALISADE PALISADE_GEN SOURCE_ROOT"""
+Usage: daemon_vhost_test.py PALISADE PALISADE_GEN SOURCE_ROOT PALISADECTL"""
 import pathlib
 import re
 import shutil
@@ -47,6 +47,7 @@ def wait_for(log: pathlib.Path, pattern: str, seconds: float) -> bool:
 
 def main() -> int:
     palisade, palisade_gen, root = sys.argv[1], sys.argv[2], pathlib.Path(sys.argv[3])
+    palisadectl = sys.argv[4]
     failures = []
     with tempfile.TemporaryDirectory(prefix="palisade-it-") as tmp:
         tmp = pathlib.Path(tmp)
@@ -60,7 +61,6 @@ def main() -> int:
             daemon = subprocess.Popen([palisade, "--config", str(node), "--stats-interval", "0",
                                        "--admin-listen", "127.0.0.1:0"],
                                       stdout=out, stderr=subprocess.STDOUT)
-        palisadectl = str(pathlib.Path(palisade).with_name("palisadectl"))
         try:
             if not wait_for(log, r"^palisade: generation 1 in force", 30):
                 failures.append("generation 1 never came in force")
