@@ -104,7 +104,15 @@ PeerMatch read_entity_rule(const YamlReader& r, const Meta& meta, bool global_po
     }
     return sel;
   };
-  if (selector || ns_selector || service_accounts) {
+  auto not_selector = r.get("notSelector");
+  // libcalico-go (updateprocessors/rules.go, getEndpointSelector) scopes a rule's selector to
+  // the namespace "as soon as _any_ of the selector fields are used, including NotSelector":
+  // with only notSelector, the selector becomes `projectcalico.org/namespace == '<ns>'` in a
+  // namespaced policy, so the rule matches that namespace's endpoints the notSelector does not
+  // select, and no other address. A global policy has no namespace to scope to: there
+  // notSelector alone matches every address it does not select.
+  const bool scoped_by_not_selector = not_selector && !global_policy;
+  if (selector || ns_selector || service_accounts || scoped_by_not_selector) {
     EndpointSelector sel = with_namespace(scoped_selector(
         selector ? read_calico_selector(*selector) : Selector(), meta, global_policy));
     if (service_accounts) {
@@ -118,7 +126,7 @@ PeerMatch read_entity_rule(const YamlReader& r, const Meta& meta, bool global_po
     }
     peer.selector = std::move(sel);
   }
-  if (auto not_selector = r.get("notSelector")) {
+  if (not_selector) {
     peer.not_selector =
         with_namespace(scoped_selector(read_calico_selector(*not_selector), meta, global_policy));
   }

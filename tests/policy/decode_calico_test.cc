@@ -378,6 +378,26 @@ TEST(DecodeCalico, SelectorsOfANamespacedPolicyStayInItsNamespaceAndSeeNetworkSe
   EXPECT_EQ(r.source.not_selector->scope.ns, "prod");
 }
 
+// libcalico-go's getEndpointSelector scopes the rule to the namespace as soon as any selector
+// field is used, notSelector included: with notSelector alone, the rule's selector becomes
+// the namespace itself, so nothing outside it matches.
+TEST(DecodeCalico, NotSelectorAloneInANamespacedPolicyIsScopedToItsNamespace) {
+  Rule r = rule("{action: Allow, source: {notSelector: \"role == 'frontend'\"}}");
+  ASSERT_TRUE(r.source.selector.has_value());
+  EXPECT_EQ(r.source.selector->selector.to_string(), Selector().to_string());  // all()
+  EXPECT_EQ(r.source.selector->scope.kind, Scope::Kind::Namespace);
+  EXPECT_EQ(r.source.selector->scope.ns, "prod");
+  ASSERT_TRUE(r.source.not_selector.has_value());
+  EXPECT_EQ(r.source.not_selector->selector.to_string(), canon("role == 'frontend'"));
+}
+
+TEST(DecodeCalico, NotSelectorAloneInAGlobalPolicyHasNoSelector) {
+  Rule r = global_rule("{action: Allow, source: {notSelector: \"role == 'frontend'\"}}");
+  EXPECT_FALSE(r.source.selector.has_value());  // every address the notSelector does not select
+  ASSERT_TRUE(r.source.not_selector.has_value());
+  EXPECT_EQ(r.source.not_selector->scope.kind, Scope::Kind::AnyNamespace);
+}
+
 TEST(DecodeCalico, SelectorsOfAGlobalPolicySpanNamespacesAndHostEndpoints) {
   Rule r = global_rule("{action: Allow, destination: {selector: \"role == 'db'\"}}");
   ASSERT_TRUE(r.destination.selector.has_value());

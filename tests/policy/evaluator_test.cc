@@ -240,14 +240,26 @@ TEST(Peers, SelectorOfNamespacedPolicyStaysInItsNamespace) {
             "deny by default/(end of tier)");
 }
 
-TEST(Peers, NotSelectorMatchesOutsideAddressesToo) {
+// libcalico-go scopes a namespaced policy's rule to its namespace when notSelector is used
+// (updateprocessors/rules.go, getEndpointSelector): an outside address is not "not web".
+TEST(Peers, NotSelectorOfANamespacedPolicyMatchesOnlyItsNamespace) {
   auto snap = snapshot({kProd, kWeb, kDb,
                         cnp("prod", "p",
                             "{selector: app == 'db', ingress: [{action: Allow, "
                             "source: {notSelector: app == 'web'}}]}")});
   EXPECT_EQ(verdict(*snap, kWebToDb), "deny by default/(end of tier)");
   EXPECT_EQ(verdict(*snap, flow("203.0.113.7", "10.1.0.2", "TCP", 5432)),
-            "allow by default/prod/p");
+            "deny by default/(end of tier)");
+}
+
+// A global policy has no namespace to scope to: notSelector alone matches outside addresses.
+TEST(Peers, NotSelectorOfAGlobalPolicyMatchesOutsideAddressesToo) {
+  auto snap = snapshot({kProd, kWeb, kDb,
+                        gnp("p",
+                            "{selector: app == 'db', ingress: [{action: Allow, "
+                            "source: {notSelector: app == 'web'}}]}")});
+  EXPECT_EQ(verdict(*snap, kWebToDb), "deny by default/(end of tier)");
+  EXPECT_EQ(verdict(*snap, flow("203.0.113.7", "10.1.0.2", "TCP", 5432)), "allow by default/p");
 }
 
 TEST(Peers, SelectorNeverMatchesAnOutsideAddress) {
