@@ -47,6 +47,17 @@ std::optional<Entity> parse_entity(std::string_view name) {
   return std::nullopt;
 }
 
+// A CIDR peer (fromCIDR, toCIDR, fromCIDRSet, toCIDRSet) before its prefixes: in Cilium it
+// selects only addresses outside the cluster, never an endpoint Cilium manages nor, in the
+// default policy-cidr-match-mode, a node. The policy language's docs: "CIDR rules do not
+// apply to traffic where both sides of the connection are either managed by Cilium or use an
+// IP belonging to a node in the cluster". So the peer is its prefixes within the world entity.
+PeerMatch cidr_peer() {
+  PeerMatch peer;
+  peer.entities = std::vector<Entity>{Entity::World};
+  return peer;
+}
+
 // A Cilium EndpointSelector: a label selector whose keys may carry a source prefix. A
 // selector of exactly one `reserved:NAME` label selects that entity.
 std::variant<EndpointSelector, Entity> read_endpoint_selector(const YamlReader& r,
@@ -143,7 +154,7 @@ std::vector<PeerMatch> read_l3(const YamlReader& r, bool ingress, bool deny, con
   if (auto cidrs = r.get(from + "CIDR")) {
     had_l3 = true;
     for (const YamlReader& item : cidrs->items()) {
-      PeerMatch peer;
+      PeerMatch peer = cidr_peer();
       peer.nets.push_back(read_cidr(item));
       out.push_back(std::move(peer));
     }
@@ -155,7 +166,7 @@ std::vector<PeerMatch> read_l3(const YamlReader& r, bool ingress, bool deny, con
       if (auto ref = item.get("cidrGroupRef")) {
         ref->fail("CiliumCIDRGroup references are not supported", ErrorCode::Unsupported);
       }
-      PeerMatch peer;
+      PeerMatch peer = cidr_peer();
       const Cidr cidr = read_cidr(item.at("cidr"));
       peer.nets.push_back(cidr);
       if (auto except = item.get("except")) {

@@ -280,6 +280,22 @@ TEST(DecodeCilium, FromCidrAndFromCidrSetAreAlternativePeers) {
   }
 }
 
+// Cilium's CIDR rules select only addresses outside the cluster ("CIDR rules do not apply to
+// traffic where both sides of the connection are either managed by Cilium or use an IP
+// belonging to a node in the cluster"): every CIDR peer is its prefixes within world.
+TEST(DecodeCilium, CidrPeersSelectOnlyTheWorld) {
+  std::vector<Rule> in = ingress("[{fromCIDR: [10.0.0.0/8], fromCIDRSet: [{cidr: 10.0.0.0/8}]}]");
+  std::vector<Rule> out = egress("[{toCIDR: [10.0.0.0/8], toCIDRSet: [{cidr: 10.0.0.0/8}]}]");
+  ASSERT_EQ(in.size(), 2u);
+  ASSERT_EQ(out.size(), 2u);
+  for (const Rule& r : in) {
+    EXPECT_EQ(r.source.entities, std::vector<Entity>{Entity::World});
+  }
+  for (const Rule& r : out) {
+    EXPECT_EQ(r.destination.entities, std::vector<Entity>{Entity::World});
+  }
+}
+
 TEST(DecodeCilium, ToCidrAndToCidrSetAreTheDestination) {
   std::vector<Rule> rules = egress(
       "[{toCIDR: ['2001:db8::/32']}, {toCIDRSet: [{cidr: 0.0.0.0/0, except: [10.0.0.0/8]}]}]");
@@ -342,7 +358,8 @@ TEST(DecodeCilium, EmptyL3ListBesideAnotherKeepsTheOther) {
   std::vector<Rule> rules = ingress("[{fromEntities: [], fromCIDR: [10.0.0.0/8]}]");
   ASSERT_EQ(rules.size(), 1u);
   EXPECT_EQ(rules[0].source.nets, std::vector<Cidr>{net("10.0.0.0/8")});
-  EXPECT_FALSE(rules[0].source.entities.has_value());
+  // The CIDR's own scope (world), not the empty entity list, which would match nothing.
+  EXPECT_EQ(rules[0].source.entities, std::vector<Entity>{Entity::World});
 }
 
 TEST(DecodeCilium, RuleWithOnlyToPortsHasAnUnconstrainedPeer) {
