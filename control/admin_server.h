@@ -32,7 +32,7 @@ namespace palisade::control {
 
 struct AdminView {
   bool ready = false;
-  std::string readiness;   // one line: why ready, or why not
+  std::string readiness;   // why ready, or why not; then one line per holdback
   std::string metrics;     // Prometheus text
   std::string stats_json;  // JSON object
 };

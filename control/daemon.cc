@@ -1,5 +1,6 @@
 #include "control/daemon.h"
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include "control/source/kube/kube_source.h"
 #include "dataplane/flow_report.h"
 #include "policy/compile_session.h"
+#include "policy/holdbacks.h"
 #include "policy/snapshot.h"
 
 namespace palisade::control {
@@ -75,7 +77,8 @@ dataplane::DataplaneConfig dataplane_config(const NodeConfig& config) {
 policy::Result<std::unique_ptr<PolicySource>> make_policy_source(const NodeConfig& config,
                                                                  const DaemonOptions& options) {
   if (config.policy.kind == PolicySourceKind::Directory) {
-    return std::unique_ptr<PolicySource>(new DirectorySource(config.policy.directory));
+    return std::unique_ptr<PolicySource>(
+        new DirectorySource(config.policy.directory, config.policy.hold_rejected));
   }
   std::optional<std::string> kubeconfig = options.kubeconfig;
   if (!kubeconfig) {
@@ -95,6 +98,7 @@ policy::Result<std::unique_ptr<PolicySource>> make_policy_source(const NodeConfi
   }
   kube::KubeSourceOptions ko;
   ko.reflector = options.reflector;
+  ko.hold_rejected = config.policy.hold_rejected;
   return std::unique_ptr<PolicySource>(new kube::KubeSource(*access, ko));
 }
 
@@ -224,12 +228,39 @@ class Daemon {
               << static_cast<int>(dp_.current()->table_build.ms) << "; oldest event in force after "
               << static_cast<int>(oldest_event_ms) << " ms; " << how << "; "
               << dp_.current()->table_build.describe() << ")\n";
+    report_holdbacks(snapshot);
     session_.release_retired();  // after the publish, out of the event's latency
     for (const std::string& pod : dp_.current()->missing_pods) {
       std::cout << "palisade: pod " << pod
                 << " is bound to a port but not in the snapshot: its port forwards nothing\n";
     }
     std::cout.flush();
+  }
+
+  // Logs what the new generation enforces narrower than written, when that changed: each
+  // holdback that is new, and each that is gone (policy/holdbacks.h).
+  void report_holdbacks(const policy::Snapshot& snapshot) {
+    const std::vector<policy::Holdback> now = policy::holdbacks(snapshot);
+    std::vector<std::string> lines;
+    size_t l7 = 0, rejected = 0;
+    for (const policy::Holdback& h : now) {
+      lines.push_back(h.to_string());
+      (h.kind == policy::Holdback::Kind::L7NotEnforced ? l7 : rejected) += 1;
+    }
+    for (const std::string& line : lines) {
+      if (std::ranges::find(holdbacks_, line) == holdbacks_.end()) {
+        std::cout << "palisade: held back: " << line << "\n";
+      }
+    }
+    for (const std::string& line : holdbacks_) {
+      if (std::ranges::find(lines, line) == lines.end()) {
+        std::cout << "palisade: no longer held back: " << line << "\n";
+      }
+    }
+    holdbacks_ = std::move(lines);
+    policies_l7_held_ = l7;
+    policies_rejected_held_ = rejected;
+    endpoints_held_ = policy::endpoints_held(now);
   }
 
   // The port each pod is behind: named in the node file, or discovered from the pod's
@@ -330,6 +361,10 @@ class Daemon {
     c.last_compile_seconds = last_build_s_;
     c.objects_in_force = source_->store().size();
     c.objects_rejected = source_->store().invalid().size();
+    c.policies_l7_held = policies_l7_held_;
+    c.policies_rejected_held = policies_rejected_held_;
+    c.endpoints_held = endpoints_held_;
+    c.holdbacks = holdbacks_;
     c.event_to_enforcement = &event_to_enforcement_;
     return c;
   }
@@ -347,6 +382,10 @@ class Daemon {
     } else {
       view.readiness =
           "ready: generation " + std::to_string(generation_) + " in force, " + source_->state();
+    }
+    // What is enforced narrower than written is ready, and said: one line each.
+    for (const std::string& line : holdbacks_) {
+      view.readiness += "\nheld back: " + line;
     }
     view.metrics = render_prometheus(sample);
     view.stats_json = render_stats_json(sample);
@@ -386,7 +425,9 @@ class Daemon {
   bool was_healthy_ = false;  // as last logged
   bool ever_healthy_ = false;
   std::vector<Clock::time_point> unpublished_;  // arrivals of events not yet in force
-  bool pending_change_ = false;                 // the store changed since the last publish
+  std::vector<std::string> holdbacks_;          // of the generation in force (report_holdbacks)
+  size_t policies_l7_held_ = 0, policies_rejected_held_ = 0, endpoints_held_ = 0;
+  bool pending_change_ = false;  // the store changed since the last publish
   LatencyHistogram event_to_enforcement_;
   std::map<std::string, std::string> bound_;  // port -> pod ("" none, "?..." contested)
 };

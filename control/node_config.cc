@@ -550,7 +550,7 @@ void check_together(NodeConfig& c, const YamlReader& root,
 }
 
 PolicySourceConfig read_policy(const YamlReader& r, const std::string& path) {
-  r.allow_only({"source", "directory", "kubeconfig", "debounce_ms"});
+  r.allow_only({"source", "directory", "kubeconfig", "debounce_ms", "hold_rejected"});
   PolicySourceConfig p;
   if (auto source = r.get("source")) {
     std::string text = source->str();
@@ -590,6 +590,9 @@ PolicySourceConfig read_policy(const YamlReader& r, const std::string& path) {
   }
   if (auto v = r.get("debounce_ms")) {
     p.debounce_ms = read_u32(*v, 0, kMaxDebounceMs);
+  }
+  if (auto v = r.get("hold_rejected")) {
+    p.hold_rejected = v->boolean();
   }
   return p;
 }
@@ -806,7 +809,10 @@ std::string describe_plan(const NodeConfig& c) {
     out << "policy: kubernetes, "
         << (c.policy.kubeconfig ? "kubeconfig " + *c.policy.kubeconfig : "in-cluster");
   }
-  out << ", debounce " << c.policy.debounce_ms << " ms\n";
+  out << ", debounce " << c.policy.debounce_ms << " ms; a rejected policy "
+      << (c.policy.hold_rejected ? "holds the endpoints it selects isolated"
+                                 : "holds nothing in its place")
+      << '\n';
   const ConntrackConfig& ct = c.conntrack;
   out << "conntrack: at most " << ct.max_flows << " flows; idle timeouts (s): tcp syn "
       << ct.tcp_syn_timeout << ", tcp established " << ct.tcp_established_timeout

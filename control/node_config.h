@@ -77,6 +77,9 @@ struct PolicySourceConfig {
   std::optional<std::string> kubeconfig;  // Kubernetes: unset means in-cluster (relative
                                           // in the file: to the file's directory)
   uint32_t debounce_ms = 100;             // changes closer together than this are one snapshot
+  // A rejected policy object with no good version holds the endpoints it selects isolated
+  // (policy/store.h); false: nothing stands in its place (it is only reported).
+  bool hold_rejected = true;
 };
 
 struct ConntrackConfig {

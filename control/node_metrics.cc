@@ -143,6 +143,15 @@ std::string render_prometheus(const NodeSample& s) {
   header("palisade_policy_objects", "gauge", "Objects in force, and objects rejected");
   out << "palisade_policy_objects{state=\"in_force\"} " << c.objects_in_force << "\n";
   out << "palisade_policy_objects{state=\"rejected\"} " << c.objects_rejected << "\n";
+  header("palisade_policies_held_back", "gauge",
+         "Policies enforced narrower than written: L7 rules that admit no connection, rejected "
+         "objects held as isolation");
+  out << "palisade_policies_held_back{reason=\"l7_not_enforced\"} " << c.policies_l7_held << "\n";
+  out << "palisade_policies_held_back{reason=\"rejected_held_isolated\"} "
+      << c.policies_rejected_held << "\n";
+  header("palisade_endpoints_held_isolated", "gauge",
+         "Endpoints held isolated in place of a rejected policy object");
+  out << "palisade_endpoints_held_isolated " << c.endpoints_held << "\n";
   if (const LatencyHistogram* h = c.event_to_enforcement) {
     const std::string name = "palisade_event_to_enforcement_seconds";
     header(name, "histogram", "From a policy source event to the generation holding it in force");
@@ -198,7 +207,11 @@ std::string render_stats_json(const NodeSample& s) {
                   {"snapshot_failures", c.compile_failures},
                   {"last_build_seconds", c.last_compile_seconds},
                   {"objects_in_force", c.objects_in_force},
-                  {"objects_rejected", c.objects_rejected}};
+                  {"objects_rejected", c.objects_rejected},
+                  {"policies_l7_held", c.policies_l7_held},
+                  {"policies_rejected_held", c.policies_rejected_held},
+                  {"endpoints_held", c.endpoints_held},
+                  {"holdbacks", c.holdbacks}};
   if (const LatencyHistogram* h = c.event_to_enforcement) {
     control["event_to_enforcement"] = {{"count", h->count()},
                                        {"p50_seconds", h->quantile(0.5)},

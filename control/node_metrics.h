@@ -22,6 +22,13 @@ struct ControlPlaneSample {
   double last_compile_seconds = 0;
   size_t objects_in_force = 0;
   size_t objects_rejected = 0;
+  // What the generation in force enforces less than written (policy/holdbacks.h): policies
+  // with L7 rules that admit nothing, rejected policies held as isolation, and the
+  // endpoints these hold.
+  size_t policies_l7_held = 0;
+  size_t policies_rejected_held = 0;
+  size_t endpoints_held = 0;
+  std::vector<std::string> holdbacks;                      // one line each
   const LatencyHistogram* event_to_enforcement = nullptr;  // null: not measured by the source
 };
 

@@ -79,6 +79,35 @@ bool is_namespaced(const std::string& api_version, const std::string& kind) {
   return true;
 }
 
+// The isolation a policy object that failed to decode stands for (Decoded::held), read
+// from the same document leniently: unknown and unreadable fields elsewhere do not matter.
+void hold_in_place(const Meta& meta, const YAML::Node& node, const Error& error, Decoded& decoded) {
+  const YamlReader doc(node, "", false);
+  const std::string& kind = meta.kind;
+  const std::string& api = meta.api_version;
+  try {
+    if (api == "networking.k8s.io/v1" && kind == "NetworkPolicy") {
+      decoded.held = detail::hold_k8s_network_policy(meta, doc.at("spec"));
+    } else if (is_calico_group(api) && (kind == "NetworkPolicy" || kind == "GlobalNetworkPolicy")) {
+      decoded.held = detail::hold_calico_policy(
+          meta, doc.get("spec").value_or(YamlReader(YAML::Node(), "spec", false)));
+    } else if (api == "cilium.io/v2" &&
+               (kind == "CiliumNetworkPolicy" || kind == "CiliumClusterwideNetworkPolicy")) {
+      decoded.held = detail::hold_cilium_policy(meta, doc);
+    } else {
+      return;  // not a policy: nothing to hold
+    }
+  } catch (const DecodeFailure& failure) {
+    decoded.unheld = "its selector cannot be read (" + failure.error.field + ": " +
+                     failure.error.message + "), so it holds no endpoint isolated";
+    return;
+  }
+  const std::string why = error.field.empty() ? error.message : error.field + ": " + error.message;
+  for (Policy& p : decoded.held) {
+    p.held = why;
+  }
+}
+
 std::string with_line(const std::string& source, int line) {
   return line > 0 ? source + ":" + std::to_string(line) : source;
 }
@@ -121,14 +150,22 @@ Decoded decode_document(const YAML::Node& node, const DecodeOptions& options) {
     } else if (!meta.kind.empty()) {
       e.object = meta.kind;
     }
-    return Decoded{key, std::move(e)};
+    Decoded decoded{key, e};
+    if (key) {
+      hold_in_place(meta, node, e, decoded);
+    }
+    return decoded;
   } catch (const YAML::Exception& ex) {
     Error e{ErrorCode::Syntax,
             with_line(options.source, ex.mark.line + 1 + options.line_offset),
             key ? key->to_string() : meta.kind,
             {},
             ex.msg};
-    return Decoded{key, std::move(e)};
+    Decoded decoded{key, e};
+    if (key) {
+      hold_in_place(meta, node, e, decoded);
+    }
+    return decoded;
   }
 }
 

@@ -29,6 +29,11 @@ struct DecodeOptions {
 struct Decoded {
   std::optional<ObjectKey> key;
   Result<Object> object;
+  // A policy object that failed: the isolation to hold in its place while no good version
+  // of it is in force (each policy's `held` says why), or, when even its selector cannot be
+  // read, why it holds nothing (`unheld`). Both empty for other objects.
+  std::vector<Policy> held;
+  std::string unheld;
 };
 
 Decoded decode_document(const YAML::Node& doc, const DecodeOptions& options);

@@ -1,6 +1,7 @@
 // Calico kinds, under projectcalico.org/v3 and crd.projectcalico.org/v1 (the same schema):
 // NetworkPolicy, GlobalNetworkPolicy, Tier, NetworkSet, GlobalNetworkSet, HostEndpoint.
 #include <charconv>
+#include <limits>
 
 #include "policy/decode_kinds.h"
 
@@ -225,41 +226,22 @@ Rule read_rule(const YamlReader& r, const Meta& meta, bool global_policy) {
   return rule;
 }
 
-}  // namespace
-
-std::vector<Policy> decode_calico_policy(const Meta& meta, const YamlReader& spec) {
+// What a policy and the isolation held for it in its place share: identity, and the
+// endpoints it applies to. Position (tier, order) is read by each.
+Policy calico_policy_header(const Meta& meta, const YamlReader& spec) {
   const bool global_policy = meta.kind == "GlobalNetworkPolicy";
-  if (global_policy) {
-    spec.allow_only({"order", "tier", "selector", "namespaceSelector", "serviceAccountSelector",
-                     "types", "ingress", "egress", "doNotTrack", "preDNAT", "applyOnForward",
-                     "performanceHints"});
-  } else {
-    spec.allow_only({"order", "tier", "selector", "serviceAccountSelector", "types", "ingress",
-                     "egress", "performanceHints"});
-  }
   Policy p;
   p.kind = global_policy ? PolicyKind::CalicoGlobalNetworkPolicy : PolicyKind::CalicoNetworkPolicy;
   p.ns = global_policy ? std::string() : meta.ns;
   p.name = meta.name;
   p.display_name = meta.name;
   p.source = meta.source;
-  if (auto tier = spec.get("tier")) {
-    p.tier = tier->str();
-  }
-  if (auto order = spec.get("order")) {
-    p.order = order->number();
-  }
-  for (const char* field : {"doNotTrack", "preDNAT"}) {
-    if (auto flag = spec.get(field); flag && flag->boolean()) {
-      flag->fail("untracked and pre-DNAT policies are not supported", ErrorCode::Unsupported);
-    }
-  }
   p.applies_to =
       scoped_selector(spec.get("selector") ? read_calico_selector(spec.at("selector")) : Selector(),
                       meta, global_policy);
   p.applies_to.scope.network_sets = false;
   p.applies_to.scope.host_endpoints = global_policy;
-  if (auto ns_selector = spec.get("namespaceSelector")) {
+  if (auto ns_selector = spec.get("namespaceSelector"); ns_selector && global_policy) {
     Selector sel = read_calico_selector(*ns_selector);
     if (sel.is_global()) {
       ns_selector->fail(
@@ -274,6 +256,44 @@ std::vector<Policy> decode_calico_policy(const Meta& meta, const YamlReader& spe
   if (auto sa_selector = spec.get("serviceAccountSelector")) {
     p.applies_to.service_account_selector = read_calico_selector(*sa_selector);
   }
+  return p;
+}
+
+// Calico's inference when `types` is missing: Egress alone when only egress rules exist,
+// both when both do, otherwise Ingress.
+void infer_calico_types(Policy& p, bool has_ingress, bool has_egress) {
+  p.types_egress = has_egress;
+  p.types_ingress = has_ingress || !has_egress;
+}
+
+}  // namespace
+
+std::vector<Policy> decode_calico_policy(const Meta& meta, const YamlReader& spec) {
+  const bool global_policy = meta.kind == "GlobalNetworkPolicy";
+  if (global_policy) {
+    spec.allow_only({"order", "tier", "selector", "namespaceSelector", "serviceAccountSelector",
+                     "types", "ingress", "egress", "doNotTrack", "preDNAT", "applyOnForward",
+                     "performanceHints"});
+  } else {
+    spec.allow_only({"order", "tier", "selector", "serviceAccountSelector", "types", "ingress",
+                     "egress", "performanceHints"});
+  }
+  std::string tier = "default";
+  if (auto t = spec.get("tier")) {
+    tier = t->str();
+  }
+  std::optional<double> order;
+  if (auto o = spec.get("order")) {
+    order = o->number();
+  }
+  for (const char* field : {"doNotTrack", "preDNAT"}) {
+    if (auto flag = spec.get(field); flag && flag->boolean()) {
+      flag->fail("untracked and pre-DNAT policies are not supported", ErrorCode::Unsupported);
+    }
+  }
+  Policy p = calico_policy_header(meta, spec);
+  p.tier = tier;
+  p.order = order;
   if (auto ingress = spec.get("ingress")) {
     for (const YamlReader& r : ingress->items()) {
       p.ingress.push_back(read_rule(r, meta, global_policy));
@@ -285,10 +305,50 @@ std::vector<Policy> decode_calico_policy(const Meta& meta, const YamlReader& spe
     }
   }
   if (!read_policy_types(spec.get("types"), p)) {
-    // Calico's inference: Egress alone when only egress rules exist, both when both do,
-    // otherwise Ingress.
-    p.types_egress = !p.egress.empty();
-    p.types_ingress = !p.ingress.empty() || p.egress.empty();
+    infer_calico_types(p, !p.ingress.empty(), !p.egress.empty());
+  }
+  return {std::move(p)};
+}
+
+std::vector<Policy> hold_calico_policy(const Meta& meta, const YamlReader& spec) {
+  Policy p = calico_policy_header(meta, spec);
+  // Its place: the tier it names, at its order. An order that cannot be read puts it first
+  // in the tier, so that nothing of the tier decides before it. A tier that cannot be read
+  // is the default tier's.
+  try {
+    if (auto tier = spec.get("tier")) {
+      p.tier = tier->str();
+    }
+  } catch (const DecodeFailure&) {
+    p.tier = "default";
+  }
+  try {
+    if (auto order = spec.get("order")) {
+      p.order = order->number();
+    }
+  } catch (const DecodeFailure&) {
+    p.order = -std::numeric_limits<double>::infinity();
+  }
+  try {
+    if (!read_policy_types(spec.get("types"), p)) {
+      auto has_rules = [&](const char* field) {
+        auto f = spec.get(field);
+        return f && (!f->is_sequence() || !f->items().empty());
+      };
+      infer_calico_types(p, has_rules("ingress"), has_rules("egress"));
+    }
+  } catch (const DecodeFailure&) {
+    p.types_ingress = p.types_egress = true;  // types unreadable: both directions
+  }
+  // A Calico policy may deny and pass as well as allow: in its place, everything it could
+  // decide is denied, so no later policy or tier can allow what it might have denied.
+  for (Direction d : {Direction::Ingress, Direction::Egress}) {
+    if (p.has_type(d)) {
+      Rule deny;
+      deny.action = Action::Deny;
+      deny.origin = d == Direction::Ingress ? "spec.ingress" : "spec.egress";
+      (d == Direction::Ingress ? p.ingress : p.egress).push_back(std::move(deny));
+    }
   }
   return {std::move(p)};
 }

@@ -384,12 +384,9 @@ void lower_rules(const YamlReader& list, bool ingress, bool deny, const Context&
   }
 }
 
-std::vector<Policy> lower_spec(const YamlReader& spec, const Context& ctx) {
-  spec.allow_only({"endpointSelector", "nodeSelector", "ingress", "ingressDeny", "egress",
-                   "egressDeny", "labels", "description", "enableDefaultDeny"});
-  if (auto node_selector = spec.get("nodeSelector")) {
-    node_selector->fail("host policies (nodeSelector) are not supported", ErrorCode::Unsupported);
-  }
+// What a policy and the isolation held for it in its place share: identity, position and
+// the endpoints it applies to.
+Policy cilium_policy_header(const YamlReader& spec, const Context& ctx) {
   Policy base;
   base.kind = ctx.clusterwide ? PolicyKind::CiliumClusterwideNetworkPolicy
                               : PolicyKind::CiliumNetworkPolicy;
@@ -409,6 +406,16 @@ std::vector<Policy> lower_spec(const YamlReader& spec, const Context& ctx) {
     base.applies_to.scope.kind = Scope::Kind::Namespace;  // always its own namespace
     base.applies_to.scope.ns = ctx.meta.ns;
   }
+  return base;
+}
+
+std::vector<Policy> lower_spec(const YamlReader& spec, const Context& ctx) {
+  spec.allow_only({"endpointSelector", "nodeSelector", "ingress", "ingressDeny", "egress",
+                   "egressDeny", "labels", "description", "enableDefaultDeny"});
+  if (auto node_selector = spec.get("nodeSelector")) {
+    node_selector->fail("host policies (nodeSelector) are not supported", ErrorCode::Unsupported);
+  }
+  Policy base = cilium_policy_header(spec, ctx);
   auto non_empty = [&](const char* field) {
     auto f = spec.get(field);
     return f && !f->items().empty();
@@ -468,6 +475,55 @@ std::vector<Policy> decode_cilium_policy(const Meta& meta, const YamlReader& doc
         out.push_back(std::move(p));
       }
     }
+  }
+  return out;
+}
+
+// The isolation held in place of a rejected Cilium policy: each spec's endpoints isolated in
+// the directions the spec names. A direction with deny rules is denied whole, ahead of
+// every allow (band 0), since those denies would have overridden any allow.
+std::vector<Policy> hold_cilium_policy(const Meta& meta, const YamlReader& doc) {
+  Context ctx{meta, meta.kind == "CiliumClusterwideNetworkPolicy"};
+  std::vector<YamlReader> specs;
+  if (auto spec = doc.get("spec")) {
+    specs.push_back(*spec);
+  }
+  if (auto list = doc.get("specs")) {
+    for (const YamlReader& s : list->items()) {
+      specs.push_back(s);
+    }
+  }
+  if (specs.empty()) {
+    doc.fail("a Cilium policy needs spec or specs", ErrorCode::MissingField);
+  }
+  std::vector<Policy> out;
+  for (const YamlReader& spec : specs) {
+    if (auto node_selector = spec.get("nodeSelector")) {
+      node_selector->fail("host policies (nodeSelector) are not supported", ErrorCode::Unsupported);
+    }
+    Policy allow = cilium_policy_header(spec, ctx);
+    Policy deny = allow;
+    deny.band = 0;
+    allow.types_ingress = spec.has("ingress") || spec.has("ingressDeny");
+    allow.types_egress = spec.has("egress") || spec.has("egressDeny");
+    for (Direction d : {Direction::Ingress, Direction::Egress}) {
+      if (spec.has(d == Direction::Ingress ? "ingressDeny" : "egressDeny")) {
+        Rule rule;
+        rule.action = Action::Deny;
+        rule.origin = d == Direction::Ingress ? "spec.ingressDeny" : "spec.egressDeny";
+        (d == Direction::Ingress ? deny.ingress : deny.egress).push_back(std::move(rule));
+      }
+    }
+    deny.types_ingress = !deny.ingress.empty();
+    deny.types_egress = !deny.egress.empty();
+    deny.isolates_ingress = deny.isolates_egress = false;  // the allow half isolates
+    if (deny.types_ingress || deny.types_egress) {
+      out.push_back(std::move(deny));
+    }
+    // No rules: isolation alone, whatever enableDefaultDeny said (it may not be readable).
+    allow.isolates_ingress = allow.types_ingress;
+    allow.isolates_egress = allow.types_egress;
+    out.push_back(std::move(allow));
   }
   return out;
 }

@@ -147,10 +147,9 @@ std::vector<Rule> read_rules(const YamlReader& spec, Direction dir, const std::s
   return out;
 }
 
-}  // namespace
-
-std::vector<Policy> decode_k8s_network_policy(const Meta& meta, const YamlReader& spec) {
-  spec.allow_only({"podSelector", "policyTypes", "ingress", "egress"});
+// What a policy and the isolation held for it in its place share: identity, position and
+// the pods it applies to.
+Policy k8s_policy_header(const Meta& meta, const YamlReader& spec) {
   Policy p;
   p.kind = PolicyKind::KubernetesNetworkPolicy;
   p.ns = meta.ns;
@@ -162,6 +161,14 @@ std::vector<Policy> decode_k8s_network_policy(const Meta& meta, const YamlReader
   p.applies_to.dialect = Dialect::Kubernetes;
   p.applies_to.selector = read_label_selector(spec.at("podSelector")).value_or(Selector());
   p.applies_to.scope = Scope{Scope::Kind::Namespace, meta.ns, Selector(), false, false};
+  return p;
+}
+
+}  // namespace
+
+std::vector<Policy> decode_k8s_network_policy(const Meta& meta, const YamlReader& spec) {
+  spec.allow_only({"podSelector", "policyTypes", "ingress", "egress"});
+  Policy p = k8s_policy_header(meta, spec);
   if (!read_policy_types(spec.get("policyTypes"), p)) {
     // The API server's defaulting: Ingress always; Egress when egress rules are present.
     p.types_ingress = true;
@@ -170,6 +177,20 @@ std::vector<Policy> decode_k8s_network_policy(const Meta& meta, const YamlReader
   }
   p.ingress = read_rules(spec, Direction::Ingress, meta.ns);
   p.egress = read_rules(spec, Direction::Egress, meta.ns);
+  return {std::move(p)};
+}
+
+std::vector<Policy> hold_k8s_network_policy(const Meta& meta, const YamlReader& spec) {
+  Policy p = k8s_policy_header(meta, spec);
+  try {
+    if (!read_policy_types(spec.get("policyTypes"), p)) {
+      p.types_ingress = true;
+      p.types_egress = spec.get("egress").has_value();  // present at all, even unreadable
+    }
+  } catch (const DecodeFailure&) {
+    p.types_ingress = p.types_egress = true;  // types unreadable: both directions
+  }
+  // No rules: a Kubernetes policy only allows, so isolation is all it could have denied.
   return {std::move(p)};
 }
 

@@ -29,6 +29,13 @@ Endpoint decode_calico_host_endpoint(const Meta& meta, const YamlReader& spec);
 // cilium.io/v2 CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy.
 std::vector<Policy> decode_cilium_policy(const Meta& meta, const YamlReader& doc);
 
+// The isolation held in place of a policy object that failed to decode (policy/store.h):
+// only its identity, selector and directions are read, leniently; each throws DecodeFailure
+// when the selector itself cannot be read.
+std::vector<Policy> hold_k8s_network_policy(const Meta& meta, const YamlReader& spec);
+std::vector<Policy> hold_calico_policy(const Meta& meta, const YamlReader& spec);
+std::vector<Policy> hold_cilium_policy(const Meta& meta, const YamlReader& doc);
+
 // Shared pieces.
 // A Kubernetes LabelSelector (matchLabels, matchExpressions). Null reads as nullopt.
 std::optional<Selector> read_label_selector(const YamlReader& r);

@@ -1,8 +1,6 @@
 #include "policy/evaluator.h"
 
 #include <algorithm>
-#include <cctype>
-#include <regex>
 
 #include "policy/dns_name.h"
 #include "policy/resolver.h"
@@ -10,11 +8,6 @@
 namespace palisade::policy {
 
 namespace {
-
-std::string lower(std::string s) {
-  std::ranges::transform(s, s.begin(), [](char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 using ipproto::has_ports;
 using ipproto::is_icmp;
@@ -121,27 +114,6 @@ bool icmp_matches(const IcmpMatch& m, const Flow& flow) {
   return true;
 }
 
-bool http_matches(const HttpRule& rule, const HttpRequest& req) {
-  auto full = [](const std::string& pattern, const std::string& text) {
-    return pattern.empty() || std::regex_match(text, std::regex(pattern, std::regex::extended));
-  };
-  if (!full(rule.method, req.method) || !full(rule.path, req.path) || !full(rule.host, req.host)) {
-    return false;
-  }
-  return std::ranges::all_of(rule.headers, [&](const std::string& header) {
-    size_t colon = header.find(':');
-    std::string name = lower(header.substr(0, colon));
-    std::string value;
-    if (colon != std::string::npos) {
-      value = header.substr(colon + 1);
-      value.erase(0, value.find_first_not_of(' '));
-    }
-    return std::ranges::any_of(req.headers, [&](const auto& h) {
-      return lower(h.first) == name && (colon == std::string::npos || h.second == value);
-    });
-  });
-}
-
 bool rule_matches(const MatchContext& ctx, const Rule& rule) {
   const Flow& flow = ctx.flow;
   if (!rule.protocols.empty() &&
@@ -164,12 +136,9 @@ bool rule_matches(const MatchContext& ctx, const Rule& rule) {
       !peer_matches(ctx, rule.destination, flow.dst, flow.dst_port, ctx.dst, true)) {
     return false;
   }
-  // L7: a connection is admitted at L4; a request on it must match one HTTP rule.
-  if (!rule.http.empty() && flow.http) {
-    return std::ranges::any_of(rule.http,
-                               [&](const HttpRule& h) { return http_matches(h, *flow.http); });
-  }
-  return true;
+  // L7 conditions have no stage to judge them yet: the rule admits no connection, and so
+  // no request either (never wider than written; docs/semantics.md, "L7 rules").
+  return !rule.has_l7();
 }
 
 bool failsafe_open(const std::vector<FailsafePort>& ports, const Flow& flow) {

@@ -112,6 +112,11 @@ struct Rule {
   std::vector<HttpRule> http;  // L7, judged per request (empty: no L7 rule)
   std::vector<DnsRule> dns;
   std::string origin;  // the rule it came from: spec.ingress[0]
+
+  // Whether the rule's port carries L7 conditions (rules.http, rules.dns). No stage judges
+  // them yet, so such a rule admits no connection: the port stays closed rather than open
+  // wider than written (docs/semantics.md, "L7 rules").
+  bool has_l7() const { return !http.empty() || !dns.empty(); }
 };
 
 enum class PolicyKind : uint8_t {
@@ -141,6 +146,10 @@ struct Policy {
   bool isolates_ingress = true, isolates_egress = true;
   std::vector<Rule> ingress, egress;
   std::string source;  // file:line or "api"
+  // Non-empty when this policy stands for an object that was rejected with no earlier good
+  // version: it holds the endpoints the object selects isolated, in the directions the
+  // object names, and says why (the object's error).
+  std::string held;
 
   const std::vector<Rule>& rules(Direction d) const {
     return d == Direction::Ingress ? ingress : egress;

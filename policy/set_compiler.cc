@@ -153,6 +153,9 @@ Result<SetRules> SetCompiler::rules(const Endpoint& ep, const SetKey& key) {
         if (rules[i].action == Action::Log) {
           continue;  // Log decides nothing: it is for flow logs, not for the tables
         }
+        if (rules[i].has_l7()) {
+          continue;  // admits nothing until an L7 stage judges it (Rule::has_l7)
+        }
         const VerdictEntry::Kind kind = rules[i].action == Action::Allow ? VerdictEntry::Kind::Allow
                                         : rules[i].action == Action::Deny
                                             ? VerdictEntry::Kind::Deny

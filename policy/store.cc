@@ -24,7 +24,46 @@ const char* outcome_name(ObjectStore::Outcome o) {
 
 std::string ObjectStore::Report::to_string() const {
   std::string out = error ? error->to_string() : (key ? key->to_string() : std::string("?"));
-  return out + " [" + outcome_name(outcome) + "]";
+  out += " [" + std::string(outcome_name(outcome));
+  if (!hold.empty()) {
+    out += "; " + hold;
+  }
+  return out + "]";
+}
+
+namespace {
+
+// "ingress and egress", "ingress", "egress" over what the held policies isolate.
+std::string held_directions(const std::vector<Policy>& held) {
+  bool in = false, out = false;
+  for (const Policy& p : held) {
+    in = in || p.has_type(Direction::Ingress);
+    out = out || p.has_type(Direction::Egress);
+  }
+  return in && out ? "ingress and egress" : in ? "ingress" : out ? "egress" : "no direction";
+}
+
+}  // namespace
+
+std::string ObjectStore::hold(const ObjectKey& key, Decoded& decoded) {
+  if (!decoded.unheld.empty()) {
+    return decoded.unheld;
+  }
+  if (decoded.held.empty()) {
+    return {};  // not a policy
+  }
+  if (!hold_rejected_) {
+    return "nothing held in its place (policy.hold_rejected is off)";
+  }
+  const std::string directions = held_directions(decoded.held);
+  const Error& error = decoded.object.error();
+  auto it = held_.find(key);
+  if (it == held_.end() || it->second.error.to_string() != error.to_string()) {
+    held_.insert_or_assign(key,
+                           Held{Object{key, {}, error.source, std::move(decoded.held)}, error});
+    changed(key);
+  }
+  return "its endpoints are held isolated (" + directions + ") until a good version arrives";
 }
 
 ObjectStore::Report ObjectStore::apply(Decoded decoded) {
@@ -32,32 +71,37 @@ ObjectStore::Report ObjectStore::apply(Decoded decoded) {
     Object& obj = decoded.object.value();
     ObjectKey key = obj.key;
     invalid_.erase(key);
+    held_.erase(key);
     const bool existed = good_.contains(key);
     good_.insert_or_assign(key, std::move(obj));
     changed(key);
-    return {existed ? Outcome::Updated : Outcome::Added, key, std::nullopt};
+    return {existed ? Outcome::Updated : Outcome::Added, key, std::nullopt, {}};
   }
   const Error& error = decoded.object.error();
   if (!decoded.key) {
-    return {Outcome::Rejected, std::nullopt, error};  // not even a name to keep it by
+    return {Outcome::Rejected, std::nullopt, error, {}};  // not even a name to keep it by
   }
   invalid_.insert_or_assign(*decoded.key, error);
   if (good_.contains(*decoded.key)) {
-    return {Outcome::KeptLastGood, decoded.key, error};
+    return {Outcome::KeptLastGood, decoded.key, error, {}};
   }
-  return {Outcome::Rejected, decoded.key, error};
+  const ObjectKey key = *decoded.key;
+  const Error copy = error;
+  std::string hold_report = hold(key, decoded);
+  return {Outcome::Rejected, key, copy, std::move(hold_report)};
 }
 
 ObjectStore::Report ObjectStore::remove(const ObjectKey& key) {
   const bool had_invalid = invalid_.erase(key) > 0;
-  if (good_.erase(key) > 0) {
+  const bool had_held = held_.erase(key) > 0;
+  if (good_.erase(key) > 0 || had_held) {
     changed(key);
-    return {Outcome::Deleted, key, std::nullopt};
+    return {Outcome::Deleted, key, std::nullopt, {}};
   }
   if (had_invalid) {
-    return {Outcome::Deleted, key, std::nullopt};
+    return {Outcome::Deleted, key, std::nullopt, {}};
   }
-  return {Outcome::NotFound, key, std::nullopt};
+  return {Outcome::NotFound, key, std::nullopt, {}};
 }
 
 void ObjectStore::changed(const ObjectKey& key) {
@@ -69,8 +113,11 @@ void ObjectStore::changed(const ObjectKey& key) {
 }
 
 const Object* ObjectStore::find(const ObjectKey& key) const {
-  auto it = good_.find(key);
-  return it == good_.end() ? nullptr : &it->second;
+  if (auto it = good_.find(key); it != good_.end()) {
+    return &it->second;
+  }
+  auto held = held_.find(key);
+  return held == held_.end() ? nullptr : &held->second.object;
 }
 
 std::optional<std::vector<ObjectKey>> ObjectStore::changed_since(uint64_t version) const {
@@ -84,9 +131,15 @@ std::optional<std::vector<ObjectKey>> ObjectStore::changed_since(uint64_t versio
 
 std::vector<Object> ObjectStore::objects() const {
   std::vector<Object> out;
-  out.reserve(good_.size());
-  for (const auto& [key, obj] : good_) {
-    out.push_back(obj);
+  out.reserve(good_.size() + held_.size());
+  auto good = good_.begin();
+  auto held = held_.begin();
+  while (good != good_.end() || held != held_.end()) {  // a merge, in key order
+    if (held == held_.end() || (good != good_.end() && good->first < held->first)) {
+      out.push_back((good++)->second);
+    } else {
+      out.push_back((held++)->second.object);
+    }
   }
   return out;
 }

@@ -1,6 +1,8 @@
 // `palisadectl policies [--kubeconfig FILE | --in-cluster | FILE|DIR...] [--watch]`: reads a
 // policy source the way the daemon does (a directory of manifests, or the Kubernetes API) and
-// prints the objects in force and those rejected, with why.
+// prints the objects in force and those rejected, with why, and what is enforced narrower
+// than written (policy/holdbacks.h: L7 rules, rejected policies held as isolation).
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <set>
@@ -11,6 +13,8 @@
 #include "control/ctl/commands.h"
 #include "control/source/directory_source.h"
 #include "control/source/kube/kube_source.h"
+#include "policy/holdbacks.h"
+#include "policy/snapshot.h"
 
 namespace palisade::control {
 
@@ -64,6 +68,7 @@ int policies_command(const std::vector<std::string>& args) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
   std::set<policy::ObjectKey> shown;
+  std::vector<std::string> shown_holdbacks;
   bool first = true;
   int rc = 0;
   auto print_update = [](const PolicySource::Update& u) {
@@ -90,14 +95,34 @@ int policies_command(const std::vector<std::string>& args) {
     }
     // Print what is in force now against what was shown.
     std::set<policy::ObjectKey> now;
-    for (const policy::Object& o : source->store().objects()) {
+    const std::vector<policy::Object> objects = source->store().objects();
+    for (const policy::Object& o : objects) {
       now.insert(o.key);
+      const char* held =
+          source->store().held().contains(o.key) ? " held isolated in place of it (rejected)" : "";
       if (first) {
-        std::cout << o.key.to_string() << " (" << o.source << ")\n";
+        std::cout << o.key.to_string() << " (" << o.source << ")" << held << "\n";
       } else if (!shown.contains(o.key)) {
-        std::cout << "+ " << o.key.to_string() << "\n";
+        std::cout << "+ " << o.key.to_string() << held << "\n";
       }
     }
+    std::vector<std::string> holdbacks;
+    for (const policy::Holdback& h : policy::holdbacks(*policy::build_snapshot(objects).snapshot)) {
+      holdbacks.push_back(h.to_string());
+    }
+    for (const std::string& line : holdbacks) {
+      if (first || std::ranges::find(shown_holdbacks, line) == shown_holdbacks.end()) {
+        std::cout << "held back: " << line << "\n";
+      }
+    }
+    if (!first) {
+      for (const std::string& line : shown_holdbacks) {
+        if (std::ranges::find(holdbacks, line) == holdbacks.end()) {
+          std::cout << "no longer held back: " << line << "\n";
+        }
+      }
+    }
+    shown_holdbacks = std::move(holdbacks);
     if (!first) {
       for (const policy::ObjectKey& k : shown) {
         if (!now.contains(k)) {
@@ -107,7 +132,9 @@ int policies_command(const std::vector<std::string>& args) {
     }
     if (first) {
       std::cout << source->store().size() << " objects in force, "
-                << source->store().invalid().size() << " rejected; " << source->state() << "\n";
+                << source->store().invalid().size() << " rejected ("
+                << source->store().held().size() << " held as isolation), "
+                << shown_holdbacks.size() << " held back; " << source->state() << "\n";
       rc = source->store().invalid().empty() ? 0 : 1;
     }
     std::cout.flush();

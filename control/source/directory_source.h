@@ -25,7 +25,11 @@ namespace palisade::control {
 
 class DirectorySource : public PolicySource {
  public:
-  explicit DirectorySource(std::string path) : path_(std::move(path)) {}
+  // hold_rejected: a rejected policy object with no good version holds its endpoints
+  // isolated (policy/store.h); the node file's policy.hold_rejected.
+  explicit DirectorySource(std::string path, bool hold_rejected = true) : path_(std::move(path)) {
+    store_.set_hold_rejected(hold_rejected);
+  }
   ~DirectorySource() override;
   DirectorySource(const DirectorySource&) = delete;
   DirectorySource& operator=(const DirectorySource&) = delete;

@@ -32,10 +32,8 @@ class CompiledEngine final : public VerdictEngine {
 
   EngineAnswer answer(const policy::Flow& flow) override {
     EngineAnswer a;
-    if (flow.http) {
-      a.skipped = "HTTP requests are judged by the L7 stage, not by the compiled tables";
-      return a;
-    }
+    // A flow with an HTTP request is judged as its connection: no stage judges requests
+    // yet, so a request passes exactly when its connection does (Rule::has_l7).
     // A flow that names the DNS answer for its destination sees tables in which toFQDNs
     // peers hold that address, as the dataplane's DNS snooping would have it.
     auto v = view(flow.fqdn, flow.dst);

@@ -52,10 +52,8 @@ class DataplaneEngine final : public VerdictEngine {
 
   EngineAnswer answer(const policy::Flow& flow) override {
     EngineAnswer a;
-    if (flow.http) {
-      a.skipped = "HTTP requests are judged by the L7 stage, not by the packet path";
-      return a;
-    }
+    // A flow with an HTTP request is judged as its connection: no stage judges requests
+    // yet, so a request passes exactly when its connection does (Rule::has_l7).
     if (flow.fqdn) {  // the tables DNS snooping would have made for this answer
       if (auto p = publish(flow.fqdn, flow.dst); !p) {
         a.skipped = "cannot compile: " + p.error().to_string();

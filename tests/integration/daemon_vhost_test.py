@@ -8,7 +8,11 @@ palisade-gen playing the pods over virtio-user from a second process.
    debounce window, and the flow it denies is now dropped while the others still pass.
 3. A manifest edited into an invalid object is rejected with its file and field, and
    generation 2 stays in force (fail-static): nothing changes for the traffic.
-4. The admin API answers /readyz, and `palisadectl stats` and `palisadectl flows` read the
+4. A new manifest that is rejected (a policy for backend with an http match, which Palisade
+   does not support) holds the pods it selects isolated, and the log,
+   /readyz, /metrics and `palisadectl policies` name them; a good version of the file lifts
+   the isolation.
+5. The admin API answers /readyz, and `palisadectl stats` and `palisadectl flows` read the
    counters and the judged connections of the running daemon through it.
 Usage: daemon_vhost_test.py PALISADE PALISADE_GEN SOURCE_ROOT PALISADECTL"""
 import pathlib
@@ -34,6 +38,22 @@ spec:
   - action: Deny
 """
 INVALID = QUARANTINE.replace("order: 1", "order: 1\n  badField: true")
+# Rejected (Calico's application-layer http match is not supported): backend is held
+# isolated in its place, at its order, ahead of the Kubernetes policies that allow it.
+LOCKDOWN = """apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: lockdown-backend}
+spec:
+  order: 10
+  selector: app == 'backend'
+  types: [Ingress, Egress]
+  ingress:
+  - action: Allow
+    http: {methods: [GET]}
+  egress:
+  - action: Allow
+"""
+LOCKDOWN_GOOD = LOCKDOWN.replace("    http: {methods: [GET]}\n", "")
 
 
 def wait_for(log: pathlib.Path, pattern: str, seconds: float) -> bool:
@@ -115,6 +135,36 @@ def main() -> int:
             third = gen(palisade_gen, node, scenario)
             if "DROPPED frontend/frontend-app-1 -> backend/backend-app-1 TCP/80" not in third:
                 failures.append("an invalid edit lifted the quarantine (last good version lost)")
+
+            (policies / "lockdown.yaml").write_text(LOCKDOWN)
+            if not wait_for(log, r"^palisade: rejected: .*lockdown\.yaml.*GlobalNetworkPolicy lockdown-backend: spec\.ingress\[0\]\.http.*"
+                                 r"held isolated \(ingress and egress\)", 10):
+                failures.append("the rejected lockdown was not logged with its field and hold")
+            if not wait_for(log, r"^palisade: held back: lockdown-backend .*"
+                                 r"1 endpoints held isolated \(ingress and egress\).*backend/backend-app-1", 10):
+                failures.append("the held endpoints were not named in the log")
+            time.sleep(1.2)
+            status, body = admin_get(port, "/readyz")
+            if status != 200 or "held back: lockdown-backend" not in body:
+                failures.append(f"/readyz does not name the holdback: {status} {body!r}")
+            if not re.search(r"^palisade_endpoints_held_isolated 1$", admin_get(port, "/metrics")[1],
+                             re.M):
+                failures.append("/metrics does not count the held endpoints")
+            listed = subprocess.run([palisadectl, "policies", str(policies)],
+                                    capture_output=True, text=True, timeout=20)
+            if not re.search(r"^held back: lockdown-backend .*backend/backend-app-1",
+                             listed.stdout, re.M):
+                failures.append("palisadectl policies does not name the holdback:\n" + listed.stdout)
+            held = gen(palisade_gen, node, scenario)
+            # (its ingress is the quarantine's already: its egress shows the hold)
+            if "DROPPED backend/backend-app-1 -> database/database-app-1 TCP/5432" not in held:
+                failures.append("the rejected policy did not isolate backend")
+            (policies / "lockdown.yaml").write_text(LOCKDOWN_GOOD)
+            if not wait_for(log, r"^palisade: no longer held back: lockdown-backend", 10):
+                failures.append("the good version did not end the holdback")
+            good = gen(palisade_gen, node, scenario)
+            if "ALLOWED backend/backend-app-1 -> database/database-app-1 TCP/5432" not in good:
+                failures.append("the good version's egress allow is not in force")
         except RuntimeError:
             pass
         finally:

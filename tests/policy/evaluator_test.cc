@@ -369,21 +369,28 @@ TEST(Cilium, EntitiesWorldAndHost) {
   EXPECT_EQ(verdict(*snap, kWebToDb), "deny by default/(end of tier)");
 }
 
-TEST(Cilium, HttpRulesJudgeRequestsNotConnections) {
-  auto snap = snapshot({kProd, kWeb, kDb,
-                        cilium("prod", "api",
-                               "{endpointSelector: {matchLabels: {app: db}}, "
-                               "ingress: [{toPorts: [{ports: [{port: '8080', "
-                               "protocol: TCP}], rules: {http: [{method: GET, "
-                               "path: '/api/v1/.*'}]}}]}]}")});
+// No stage judges L7 yet: a port whose rule has HTTP rules admits no connection, and so no
+// request, rather than every request (Rule::has_l7). The policy still isolates.
+TEST(Cilium, HttpRulesAdmitNoConnectionUntilAnL7StageJudgesThem) {
+  const std::string http_only = cilium("prod", "api",
+                                       "{endpointSelector: {matchLabels: {app: db}}, "
+                                       "ingress: [{toPorts: [{ports: [{port: '8080', "
+                                       "protocol: TCP}], rules: {http: [{method: GET, "
+                                       "path: '/api/v1/.*'}]}}]}]}");
+  auto snap = snapshot({kProd, kWeb, kDb, http_only});
   Flow f = flow("10.1.0.1", "10.1.0.2", "TCP", 8080);
-  EXPECT_EQ(verdict(*snap, f), "allow by default/prod/cnp.api");
+  EXPECT_EQ(verdict(*snap, f), "deny by default/(end of tier)");
   f.http = HttpRequest{"GET", "/api/v1/items", "", {}};
-  EXPECT_EQ(verdict(*snap, f), "allow by default/prod/cnp.api");
-  f.http = HttpRequest{"DELETE", "/api/v1/items", "", {}};
   EXPECT_EQ(verdict(*snap, f), "deny by default/(end of tier)");
-  f.http = HttpRequest{"GET", "/admin", "", {}};
-  EXPECT_EQ(verdict(*snap, f), "deny by default/(end of tier)");
+  // An L4 allow of the same port makes the L7 rules moot (Cilium's wildcardL3L4Rules).
+  auto with_l4 = snapshot({kProd, kWeb, kDb, http_only,
+                           cilium("prod", "l4",
+                                  "{endpointSelector: {matchLabels: {app: db}}, "
+                                  "ingress: [{toPorts: [{ports: [{port: '8080', "
+                                  "protocol: TCP}]}]}]}")});
+  EXPECT_EQ(verdict(*with_l4, f), "allow by default/prod/cnp.l4");
+  f.http.reset();
+  EXPECT_EQ(verdict(*with_l4, f), "allow by default/prod/cnp.l4");
 }
 
 TEST(Cilium, FqdnRulesMatchOnlyTheResolvedName) {

@@ -14,6 +14,7 @@ KubeSource::KubeSource(const ClusterAccess& access, const KubeSourceOptions& opt
   known_.resize(kinds);
   listed_.assign(kinds, false);
   applied_versions_.resize(kinds);
+  store_.set_hold_rejected(options.hold_rejected);
 }
 
 KubeSource::~KubeSource() {

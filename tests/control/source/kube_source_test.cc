@@ -101,7 +101,13 @@ TEST_F(KubeSourceTest, ABadObjectIsRejectedAloneWithItsNameAndField) {
   EXPECT_NE(u.problems[0].find("api"), std::string::npos);
   EXPECT_NE(u.problems[0].find("NetworkPolicy prod/bad"), std::string::npos);
   EXPECT_NE(u.problems[0].find("spec.ingress[0].ports[0].protcol"), std::string::npos);
-  EXPECT_EQ(keys(), std::vector<std::string>{"NetworkPolicy prod/good"});
+  EXPECT_NE(u.problems[0].find("held isolated (ingress)"), std::string::npos) << u.problems[0];
+  // The good object is in force; the bad one is held as isolation in its place.
+  EXPECT_EQ(source_.store().size(), 1u);
+  ASSERT_EQ(source_.store().held().size(), 1u);
+  EXPECT_EQ(source_.store().held().begin()->first.to_string(), "NetworkPolicy prod/bad");
+  EXPECT_EQ(keys(),
+            (std::vector<std::string>{"NetworkPolicy prod/bad", "NetworkPolicy prod/good"}));
 }
 
 TEST_F(KubeSourceTest, AnInvalidModificationKeepsTheLastGoodVersion) {
