@@ -3,8 +3,10 @@
 #   1. every manifest passes kubectl's client-side validation;
 #   2. the CRDs apply and become Established, and the rest passes the server's validation and
 #      admission (--dry-run=server: privileged pods, hugepages, system-node-critical);
-#   3. the ConfigMap's node file passes `palisade --check` (when Palisade is built);
-#   4. the ClusterRole gives the DaemonSet's service account get/list/watch on exactly what
+#   3. the CRDs' schemas accept the seed policies and refuse unknown and mistyped fields
+#      (crd_schema_check.py);
+#   4. the ConfigMap's node file passes `palisade --check` (when Palisade is built);
+#   5. the ClusterRole gives the DaemonSet's service account get/list/watch on exactly what
 #      Palisade reads, and nothing more (kubectl auth can-i, answered by the server's RBAC).
 # The first run builds the API server (several minutes); later runs take about 15 s.
 set -euo pipefail
@@ -58,6 +60,19 @@ expect_ok "CRDs Established" wait --for condition=established --timeout=60s -f "
 # exist for real first (NamespaceLifecycle admission refuses objects in a missing one).
 expect_ok "namespace applied" apply -f "$deploy/00-namespace.yaml"
 expect_ok "manifests (--dry-run=server)" apply --dry-run=server -f "$deploy/"
+
+step "the CRDs' schemas: the seed policies accepted, unknown and mistyped fields refused"
+seeds=("$repo"/tests/conformance/seed*.yaml)
+if [ -d "$repo/../shared/spec/seed-policies" ]; then
+  seeds+=("$repo/../shared/spec/seed-policies")
+fi
+if out=$(python3 "$repo/tests/kube/crd_schema_check.py" "$kubectl_bin" "$dir/kubeconfig" \
+  "${seeds[@]}" 2>&1); then
+  echo "$out"
+else
+  echo "$out"
+  fail "the CRDs' schemas (tests/kube/crd_schema_check.py)"
+fi
 
 step "the node file in the ConfigMap"
 # The daemon's own parser, as the DaemonSet would run it (NODE_NAME from the downward API).
