@@ -74,11 +74,15 @@ dataplane::DataplaneConfig dataplane_config(const NodeConfig& config) {
   return dp;
 }
 
+ReadingRules reading_rules(const NodeConfig& config) {
+  return {config.policy.hold_rejected, config.policy.cilium_cidr_matches_nodes};
+}
+
 policy::Result<std::unique_ptr<PolicySource>> make_policy_source(const NodeConfig& config,
                                                                  const DaemonOptions& options) {
   if (config.policy.kind == PolicySourceKind::Directory) {
     return std::unique_ptr<PolicySource>(
-        new DirectorySource(config.policy.directory, config.policy.hold_rejected));
+        new DirectorySource(config.policy.directory, reading_rules(config)));
   }
   std::optional<std::string> kubeconfig = options.kubeconfig;
   if (!kubeconfig) {
@@ -98,7 +102,7 @@ policy::Result<std::unique_ptr<PolicySource>> make_policy_source(const NodeConfi
   }
   kube::KubeSourceOptions ko;
   ko.reflector = options.reflector;
-  ko.hold_rejected = config.policy.hold_rejected;
+  ko.rules = reading_rules(config);
   return std::unique_ptr<PolicySource>(new kube::KubeSource(*access, ko));
 }
 

@@ -550,7 +550,8 @@ void check_together(NodeConfig& c, const YamlReader& root,
 }
 
 PolicySourceConfig read_policy(const YamlReader& r, const std::string& path) {
-  r.allow_only({"source", "directory", "kubeconfig", "debounce_ms", "hold_rejected"});
+  r.allow_only({"source", "directory", "kubeconfig", "debounce_ms", "hold_rejected",
+                "cilium_cidr_match_mode"});
   PolicySourceConfig p;
   if (auto source = r.get("source")) {
     std::string text = source->str();
@@ -593,6 +594,15 @@ PolicySourceConfig read_policy(const YamlReader& r, const std::string& path) {
   }
   if (auto v = r.get("hold_rejected")) {
     p.hold_rejected = v->boolean();
+  }
+  if (auto v = r.get("cilium_cidr_match_mode")) {
+    // As the agent's policy-cidr-match-mode: a list whose one possible entry is `nodes`.
+    for (const YamlReader& mode : v->items()) {
+      if (mode.str() != "nodes") {
+        mode.fail(quote(mode.str()) + " is not a CIDR match mode (the one mode is nodes)");
+      }
+      p.cilium_cidr_matches_nodes = true;
+    }
   }
   return p;
 }
@@ -812,6 +822,8 @@ std::string describe_plan(const NodeConfig& c) {
   out << ", debounce " << c.policy.debounce_ms << " ms; a rejected policy "
       << (c.policy.hold_rejected ? "holds the endpoints it selects isolated"
                                  : "holds nothing in its place")
+      << "; Cilium CIDR peers select "
+      << (c.policy.cilium_cidr_matches_nodes ? "outside addresses and nodes" : "outside addresses")
       << '\n';
   const ConntrackConfig& ct = c.conntrack;
   out << "conntrack: at most " << ct.max_flows << " flows; idle timeouts (s): tcp syn "

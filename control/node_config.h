@@ -80,6 +80,8 @@ struct PolicySourceConfig {
   // A rejected policy object with no good version holds the endpoints it selects isolated
   // (policy/store.h); false: nothing stands in its place (it is only reported).
   bool hold_rejected = true;
+  // Cilium's policy-cidr-match-mode: [nodes] makes CIDR peers select nodes too.
+  bool cilium_cidr_matches_nodes = false;
 };
 
 struct ConntrackConfig {

@@ -138,6 +138,7 @@ Decoded decode_document(const YAML::Node& node, const DecodeOptions& options) {
       meta.annotations = annotations->string_map();
     }
     meta.source = with_line(options.source, doc.line() + options.line_offset);
+    meta.cilium_cidr_matches_nodes = options.cilium_cidr_matches_nodes;
     key = ObjectKey{meta.kind, meta.ns, meta.name, api_group_identity(meta.api_version)};
     Object object{*key, meta.api_version, meta.source, decode_body(meta, doc)};
     return Decoded{key, std::move(object)};

@@ -22,6 +22,9 @@ struct DecodeOptions {
   // misspelt field (`excpet`) must never widen what is allowed.
   bool strict = true;
   int line_offset = 0;  // lines before the document in its file (multi-document streams)
+  // Cilium's CIDR peers also select the cluster's nodes (the agent's policy-cidr-match-mode
+  // `nodes`; the node file's policy.cilium_cidr_match_mode). Off: outside addresses only.
+  bool cilium_cidr_matches_nodes = false;
 };
 
 // The outcome for one document: its key when it could be read (so that a store can keep the

@@ -51,10 +51,13 @@ std::optional<Entity> parse_entity(std::string_view name) {
 // selects only addresses outside the cluster, never an endpoint Cilium manages nor, in the
 // default policy-cidr-match-mode, a node. The policy language's docs: "CIDR rules do not
 // apply to traffic where both sides of the connection are either managed by Cilium or use an
-// IP belonging to a node in the cluster". So the peer is its prefixes within the world entity.
-PeerMatch cidr_peer() {
+// IP belonging to a node in the cluster". So the peer is its prefixes within the world entity;
+// in the agent's `nodes` mode, within the world and the nodes (host and remote-node).
+PeerMatch cidr_peer(const Context& ctx) {
   PeerMatch peer;
-  peer.entities = std::vector<Entity>{Entity::World};
+  peer.entities = ctx.meta.cilium_cidr_matches_nodes
+                      ? std::vector<Entity>{Entity::World, Entity::Host, Entity::RemoteNode}
+                      : std::vector<Entity>{Entity::World};
   return peer;
 }
 
@@ -154,7 +157,7 @@ std::vector<PeerMatch> read_l3(const YamlReader& r, bool ingress, bool deny, con
   if (auto cidrs = r.get(from + "CIDR")) {
     had_l3 = true;
     for (const YamlReader& item : cidrs->items()) {
-      PeerMatch peer = cidr_peer();
+      PeerMatch peer = cidr_peer(ctx);
       peer.nets.push_back(read_cidr(item));
       out.push_back(std::move(peer));
     }
@@ -166,7 +169,7 @@ std::vector<PeerMatch> read_l3(const YamlReader& r, bool ingress, bool deny, con
       if (auto ref = item.get("cidrGroupRef")) {
         ref->fail("CiliumCIDRGroup references are not supported", ErrorCode::Unsupported);
       }
-      PeerMatch peer = cidr_peer();
+      PeerMatch peer = cidr_peer(ctx);
       const Cidr cidr = read_cidr(item.at("cidr"));
       peer.nets.push_back(cidr);
       if (auto except = item.get("except")) {

@@ -14,7 +14,8 @@ struct Meta {
   std::string api_version, kind, ns, name;
   Labels labels;
   Labels annotations;
-  std::string source;  // file:line
+  std::string source;                      // file:line
+  bool cilium_cidr_matches_nodes = false;  // DecodeOptions::cilium_cidr_matches_nodes
 };
 
 // Core kinds: Namespace, Pod, ServiceAccount, Node.

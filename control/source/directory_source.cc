@@ -30,12 +30,13 @@ struct FileObjects {
   std::optional<std::string> node;
 };
 
-FileObjects decode(const std::string& file) {
-  policy::Result<Scenario> scenario = load_scenario(file);
+FileObjects decode(const std::string& file, const ReadingRules& rules) {
+  const policy::DecodeOptions options = rules.decode_options(file, true);
+  policy::Result<Scenario> scenario = load_scenario(file, options);
   if (scenario) {
     return {std::move(scenario->objects), scenario->node};
   }
-  return {policy::decode_file(file, policy::DecodeOptions{file, true}), std::nullopt};
+  return {policy::decode_file(file, options), std::nullopt};
 }
 
 std::vector<policy::ObjectKey> keys_of(const std::vector<policy::Decoded>& decoded) {
@@ -58,7 +59,7 @@ DirectorySource::Reload DirectorySource::reload() {
   std::map<std::string, FileState> next;
   std::map<std::string, FileObjects> fresh;  // the files to apply, decoded
   const auto decode_into = [&](const std::string& file, FileState& state) {
-    FileObjects& objects = fresh[file] = decode(file);
+    FileObjects& objects = fresh[file] = decode(file, rules_);
     state.keys = keys_of(objects.decoded);
   };
   for (const std::string& file : order) {

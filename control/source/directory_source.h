@@ -25,10 +25,9 @@ namespace palisade::control {
 
 class DirectorySource : public PolicySource {
  public:
-  // hold_rejected: a rejected policy object with no good version holds its endpoints
-  // isolated (policy/store.h); the node file's policy.hold_rejected.
-  explicit DirectorySource(std::string path, bool hold_rejected = true) : path_(std::move(path)) {
-    store_.set_hold_rejected(hold_rejected);
+  explicit DirectorySource(std::string path, ReadingRules rules = {})
+      : path_(std::move(path)), rules_(rules) {
+    store_.set_hold_rejected(rules.hold_rejected);
   }
   ~DirectorySource() override;
   DirectorySource(const DirectorySource&) = delete;
@@ -80,6 +79,7 @@ class DirectorySource : public PolicySource {
   void remove_unseen();
 
   std::string path_;
+  ReadingRules rules_;
   policy::ObjectStore store_;
   std::map<std::string, FileState> files_;  // by path, as of the last reload
   bool key_in_two_files_ = false;           // at the last reload

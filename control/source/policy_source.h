@@ -10,10 +10,29 @@
 #include <string>
 #include <vector>
 
+#include "policy/decode.h"
 #include "policy/error.h"
 #include "policy/store.h"
 
 namespace palisade::control {
+
+// How a source reads objects, from the node file's policy settings: the same for every
+// source.
+struct ReadingRules {
+  // A rejected policy object with no good version holds the endpoints it selects isolated
+  // (policy/store.h); policy.hold_rejected.
+  bool hold_rejected = true;
+  // Cilium CIDR peers also select nodes (policy/decode.h); policy.cilium_cidr_match_mode.
+  bool cilium_cidr_matches_nodes = false;
+
+  policy::DecodeOptions decode_options(std::string source, bool strict) const {
+    policy::DecodeOptions o;
+    o.source = std::move(source);
+    o.strict = strict;
+    o.cilium_cidr_matches_nodes = cilium_cidr_matches_nodes;
+    return o;
+  }
+};
 
 class PolicySource {
  public:

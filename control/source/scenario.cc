@@ -128,7 +128,7 @@ std::string ScenarioFlow::label() const {
   return out;
 }
 
-Result<Scenario> load_scenario(const std::string& path) {
+Result<Scenario> load_scenario(const std::string& path, const policy::DecodeOptions& base) {
   std::ifstream in(path);
   if (!in) {
     return Error{ErrorCode::Io, path, {}, {}, "cannot read the file"};
@@ -158,7 +158,9 @@ Result<Scenario> load_scenario(const std::string& path) {
       }
       s.failsafe = f;
     }
-    policy::DecodeOptions options{path, true};
+    policy::DecodeOptions options = base;
+    options.source = path;
+    options.strict = true;
     if (!doc.at("objects").is_sequence()) {
       doc.at("objects").fail("expected a list of objects");
     }

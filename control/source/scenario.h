@@ -46,7 +46,9 @@ struct Scenario {
 
 // Reads and checks the file's own structure. Objects are decoded strictly; their errors are
 // kept in `objects` for the caller to report (or to match against expect_rejected).
-policy::Result<Scenario> load_scenario(const std::string& path);
+// `options`: how its objects are decoded (the source is set to `path`).
+policy::Result<Scenario> load_scenario(const std::string& path,
+                                       const policy::DecodeOptions& options = {});
 
 // The packet-level flow of a scenario flow: names resolve to the pod's first address of the
 // flow's family. An unknown pod, a pod without an address of that family, or a bad address

@@ -177,6 +177,8 @@ TEST(NodeConfig, DefaultsAreTheHeaders) {
   EXPECT_EQ(c.policy.kind, PolicySourceKind::Directory);
   EXPECT_EQ(c.policy.directory, "/etc/palisade/policies");  // absolute stays
   EXPECT_EQ(c.policy.debounce_ms, 100u);
+  EXPECT_TRUE(c.policy.hold_rejected);
+  EXPECT_FALSE(c.policy.cilium_cidr_matches_nodes);
   ConntrackConfig ct;
   EXPECT_EQ(c.conntrack.max_flows, 1u << 20);
   EXPECT_EQ(c.conntrack.tcp_established_timeout, 21600u);
@@ -206,6 +208,17 @@ TEST(NodeConfig, KubernetesSource) {
   text =
       with(kMinimal, "policy: {directory: /etc/palisade/policies}", "policy: {source: kubernetes}");
   EXPECT_FALSE(parse_ok(text).policy.kubeconfig.has_value());  // in-cluster
+}
+
+TEST(NodeConfig, PolicyReadingSettings) {
+  NodeConfig c = parse_ok(with(kMinimal, "policy: {directory: /etc/palisade/policies}",
+                               "policy: {directory: /etc/palisade/policies, hold_rejected: false, "
+                               "cilium_cidr_match_mode: [nodes]}"));
+  EXPECT_FALSE(c.policy.hold_rejected);
+  EXPECT_TRUE(c.policy.cilium_cidr_matches_nodes);
+  c = parse_ok(with(kMinimal, "policy: {directory: /etc/palisade/policies}",
+                    "policy: {directory: /etc/palisade/policies, cilium_cidr_match_mode: []}"));
+  EXPECT_FALSE(c.policy.cilium_cidr_matches_nodes);  // the agent's default: an empty list
 }
 
 TEST(NodeConfig, RelativeDirectoryResolvesAgainstTheFilesDirectory) {
@@ -401,6 +414,8 @@ TEST(NodeConfigErrors, AbsurdNumbers) {
                "tx_descriptors", "16 is out of range [32, 32768]");
   expect_error(with(kFull, "debounce_ms: 250", "debounce_ms: 600000"), "policy.debounce_ms",
                "policy:", "out of range");
+  expect_error(with(kFull, "debounce_ms: 250", "debounce_ms: 250, cilium_cidr_match_mode: [node]"),
+               "policy.cilium_cidr_match_mode[0]", "policy:", "\"node\" is not a CIDR match mode");
 }
 
 TEST(NodeConfigErrors, MbufsMustFillTheRings) {

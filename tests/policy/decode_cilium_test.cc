@@ -296,6 +296,24 @@ TEST(DecodeCilium, CidrPeersSelectOnlyTheWorld) {
   }
 }
 
+// The agent's policy-cidr-match-mode `nodes` (the node file's policy.cilium_cidr_match_mode):
+// CIDR peers select node addresses too, the host and remote-node entities.
+TEST(DecodeCilium, CidrPeersSelectNodesInTheNodesMatchMode) {
+  DecodeOptions options{"test.yaml", true};
+  options.cilium_cidr_matches_nodes = true;
+  Decoded d = decode_document(
+      YAML::Load(cnp("{endpointSelector: {}, egress: [{toCIDR: [10.0.0.0/8]}, {toCIDRSet: "
+                     "[{cidr: 10.0.0.0/8}]}]}")),
+      options);
+  ASSERT_TRUE(d.object) << d.object.error().to_string();
+  const auto& rules = std::get<std::vector<Policy>>(d.object.value().body).at(0).egress;
+  ASSERT_EQ(rules.size(), 2u);
+  for (const Rule& r : rules) {
+    EXPECT_EQ(r.destination.entities,
+              (std::vector<Entity>{Entity::World, Entity::Host, Entity::RemoteNode}));
+  }
+}
+
 TEST(DecodeCilium, ToCidrAndToCidrSetAreTheDestination) {
   std::vector<Rule> rules = egress(
       "[{toCIDR: ['2001:db8::/32']}, {toCIDRSet: [{cidr: 0.0.0.0/0, except: [10.0.0.0/8]}]}]");

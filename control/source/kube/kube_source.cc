@@ -14,7 +14,7 @@ KubeSource::KubeSource(const ClusterAccess& access, const KubeSourceOptions& opt
   known_.resize(kinds);
   listed_.assign(kinds, false);
   applied_versions_.resize(kinds);
-  store_.set_hold_rejected(options.hold_rejected);
+  store_.set_hold_rejected(options.rules.hold_rejected);
 }
 
 KubeSource::~KubeSource() {
@@ -104,10 +104,9 @@ std::optional<policy::ObjectKey> KubeSource::apply_object(size_t kind, nlohmann:
     }
   }
   prune_for_policy(object);
-  policy::DecodeOptions options;
-  options.source = "api";
-  options.strict = true;  // as files: a misspelt field in a policy must not widen it
-  policy::Decoded decoded = policy::decode_document(to_yaml(object), options);
+  // Strict, as files: a misspelt field in a policy must not widen it.
+  policy::Decoded decoded =
+      policy::decode_document(to_yaml(object), options_.rules.decode_options("api", true));
   std::optional<policy::ObjectKey> key = decoded.key;
   if (key && !version.empty()) {
     applied[name] = Applied{version, *key};

@@ -27,9 +27,7 @@ struct KubeSourceOptions {
   ReflectorOptions reflector;
   // Under steady churn a change is published after at most this long, debounce or not.
   int max_batch_ms = 1000;
-  // A rejected policy object with no good version holds its endpoints isolated
-  // (policy/store.h); the node file's policy.hold_rejected.
-  bool hold_rejected = true;
+  ReadingRules rules;  // the node file's policy settings
 };
 
 class KubeSource : public PolicySource, public EventSink {
