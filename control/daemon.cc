@@ -71,6 +71,7 @@ dataplane::DataplaneConfig dataplane_config(const NodeConfig& config) {
   dp.timeouts.icmp = config.conntrack.icmp_timeout;
   dp.timeouts.other = config.conntrack.other_timeout;
   dp.rejudge_established = config.conntrack.rejudge_established;
+  dp.conntrack_state_file = config.conntrack.state_file;
   return dp;
 }
 
@@ -499,6 +500,7 @@ int run_daemon(const NodeConfig& config, const DaemonOptions& options) {
   sigaction(SIGTERM, &sa, nullptr);
   std::cout << "palisade: node " << config.node_name << ", " << config.ports.size() << " ports, "
             << config.workers.size() << " workers; not ready until the first policy is in force\n";
+  std::cout << "palisade: conntrack: " << dp.value()->conntrack_origin() << "\n";
   Daemon daemon(config, options, *dp.value(), std::move(source).value(), admin.get());
   const int rc = daemon.run();
   dp.value().reset();

@@ -607,10 +607,46 @@ PolicySourceConfig read_policy(const YamlReader& r, const std::string& path) {
   return p;
 }
 
-ConntrackConfig read_conntrack(const YamlReader& r) {
+// Where the conntrack table is kept by default: on hugetlbfs with hugepages (the EAL's
+// --huge-dir, else the first hugetlbfs mount), so that its entries stay on huge pages as in
+// process memory; on tmpfs without.
+std::string default_state_file(const EalConfig& eal) {
+  const std::string name = eal.file_prefix + "-conntrack";
+  if (eal.no_huge) {
+    return "/dev/shm/" + name;
+  }
+  for (size_t i = 0; i < eal.extra_args.size(); ++i) {
+    const std::string& a = eal.extra_args[i];
+    if (a.starts_with("--huge-dir=")) {
+      return a.substr(11) + "/" + name;
+    }
+    if (a == "--huge-dir" && i + 1 < eal.extra_args.size()) {
+      return eal.extra_args[i + 1] + "/" + name;
+    }
+  }
+  std::ifstream mounts("/proc/mounts");
+  std::string device, dir, type;
+  std::string rest;
+  while (mounts >> device >> dir >> type && std::getline(mounts, rest)) {
+    if (type == "hugetlbfs") {
+      return dir + "/" + name;
+    }
+  }
+  return "/dev/shm/" + name;
+}
+
+ConntrackConfig read_conntrack(const YamlReader& r, const std::string& path) {
   r.allow_only({"max_flows", "tcp_syn_timeout", "tcp_established_timeout", "tcp_closing_timeout",
-                "udp_timeout", "icmp_timeout", "other_timeout", "rejudge_established"});
+                "udp_timeout", "icmp_timeout", "other_timeout", "rejudge_established",
+                "state_file"});
   ConntrackConfig ct;
+  if (auto v = r.get("state_file")) {
+    const std::string text = v->str();
+    if (text.empty()) {
+      v->fail("empty path (write none to keep the table in process memory)");
+    }
+    ct.state_file = text == "none" ? std::string() : resolve_path(path, text);
+  }
   if (auto v = r.get("max_flows")) {
     ct.max_flows = read_u32(*v, 1, kMaxFlows);
   }
@@ -701,7 +737,11 @@ NodeConfig read_node(const YAML::Node& doc, const std::string& path) {
 
   c.policy = read_policy(root.at("policy"), path);
   if (auto v = root.get("conntrack")) {
-    c.conntrack = read_conntrack(*v);
+    c.conntrack = read_conntrack(*v, path);
+  }
+  const bool state_file_given = root.get("conntrack") && root.at("conntrack").get("state_file");
+  if (!state_file_given) {
+    c.conntrack.state_file = default_state_file(c.eal);
   }
   if (auto a = root.get("admin")) {
     a->allow_only({"listen"});
@@ -831,6 +871,8 @@ std::string describe_plan(const NodeConfig& c) {
       << ", tcp closing " << ct.tcp_closing_timeout << ", udp " << ct.udp_timeout << ", icmp "
       << ct.icmp_timeout << ", other " << ct.other_timeout << "; established connections "
       << (ct.rejudge_established ? "re-judged by each new policy" : "keep their first verdict")
+      << "; kept across restarts "
+      << (ct.state_file.empty() ? std::string("nowhere (state_file: none)") : "in " + ct.state_file)
       << '\n';
   out << "admin: http://" << c.admin.listen << " (/metrics, /healthz, /readyz)\n";
   return out.str();

@@ -96,6 +96,11 @@ struct ConntrackConfig {
   // true: established connections are re-judged by each new policy generation, and cut when
   // it denies them; false: they keep their first verdict until they close or expire.
   bool rejudge_established = true;
+  // The file that keeps the table across restarts (dataplane/conntrack_file.h), resolved:
+  // the node file's `state_file`, or by default <hugetlbfs mount>/<file_prefix>-conntrack
+  // with hugepages and /dev/shm/<file_prefix>-conntrack without; empty for `none` (the
+  // table then dies with the process).
+  std::string state_file;
 };
 
 struct AdminConfig {

@@ -155,19 +155,42 @@ policy::Result<std::unique_ptr<Dataplane>> Dataplane::start(const DataplaneConfi
 
   // The shared connection table.
   const size_t ct_bytes = Conntrack::memory_size(config.conntrack_max_flows);
-  dp->conntrack_memory_ = rte_zmalloc("palisade-conntrack", ct_bytes, RTE_CACHE_LINE_SIZE);
-  if (dp->conntrack_memory_ == nullptr) {
-    return policy::Error{policy::ErrorCode::LimitExceeded,
-                         "conntrack",
-                         {},
-                         "max_flows",
-                         "cannot allocate " + std::to_string(ct_bytes >> 20) + " MiB for " +
-                             std::to_string(config.conntrack_max_flows) + " flows"};
+  if (!config.conntrack_state_file.empty()) {
+    auto file = ConntrackFile::open(config.conntrack_state_file, config.conntrack_max_flows,
+                                    rte_get_tsc_hz());
+    if (!file) {
+      return file.error();
+    }
+    dp->conntrack_file_ = std::move(file).value();
+    const ConntrackFile& f = *dp->conntrack_file_;
+    dp->conntrack_ = std::make_unique<Conntrack>(
+        f.table(), config.conntrack_max_flows, config.timeouts, rte_get_tsc_hz(), f.hash_seed(),
+        f.kept() ? Conntrack::Memory::Kept : Conntrack::Memory::Fresh);
+    if (f.kept()) {
+      const Conntrack::Recovery r = dp->conntrack_->recover();
+      dp->conntrack_origin_ =
+          "kept " + std::to_string(r.kept) + " connections from " + f.path() +
+          " (each judged again by the first generation; dropped: " + std::to_string(r.unfinished) +
+          " caught mid-update, " + std::to_string(r.inconsistent) + " inconsistent)";
+    } else {
+      dp->conntrack_origin_ = "new table in " + f.path() + " (" + f.why_fresh() + ")";
+    }
+  } else {
+    dp->conntrack_memory_ = rte_zmalloc("palisade-conntrack", ct_bytes, RTE_CACHE_LINE_SIZE);
+    if (dp->conntrack_memory_ == nullptr) {
+      return policy::Error{policy::ErrorCode::LimitExceeded,
+                           "conntrack",
+                           {},
+                           "max_flows",
+                           "cannot allocate " + std::to_string(ct_bytes >> 20) + " MiB for " +
+                               std::to_string(config.conntrack_max_flows) + " flows"};
+    }
+    // A seed per start: a pod cannot aim keys at one window of a table it cannot predict.
+    const uint32_t seed = std::random_device{}();
+    dp->conntrack_ = std::make_unique<Conntrack>(dp->conntrack_memory_, config.conntrack_max_flows,
+                                                 config.timeouts, rte_get_tsc_hz(), seed);
+    dp->conntrack_origin_ = "in process memory (lost on restart)";
   }
-  // A seed per start: a pod cannot aim keys at one window of a table it cannot predict.
-  const uint32_t seed = std::random_device{}();
-  dp->conntrack_ = std::make_unique<Conntrack>(dp->conntrack_memory_, config.conntrack_max_flows,
-                                               config.timeouts, rte_get_tsc_hz(), seed);
 
   for (uint32_t w = 0; w < workers; ++w) {
     rte_ring* ring = rte_ring_create_elem(
@@ -236,6 +259,7 @@ Dataplane::~Dataplane() {
   workers_.clear();
   conntrack_.reset();
   rte_free(conntrack_memory_);
+  conntrack_file_.reset();  // unmapped and unlocked; the table stays in the file
   for (rte_ring* r : flow_logs_) {
     rte_ring_free(r);
   }

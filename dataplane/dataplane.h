@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/conntrack_file.h"
 #include "dataplane/hot/conntrack.h"
 #include "dataplane/hot/flow_event.h"
 #include "dataplane/publisher.h"
@@ -49,6 +50,9 @@ struct DataplaneConfig {
   std::array<uint8_t, 16> gateway_ipv6{0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
   std::array<uint8_t, 4> gateway_ipv4{169, 254, 1, 1};
   uint32_t conntrack_max_flows = 1u << 16;
+  // A file that keeps the conntrack table across restarts (dataplane/conntrack_file.h);
+  // empty: the table lives in this process's memory and dies with it.
+  std::string conntrack_state_file;
   ConntrackTimeouts timeouts;
   bool rejudge_established = true;
   uint32_t flow_log_size = 4096;  // events per worker ring (a power of two)
@@ -90,6 +94,9 @@ class Dataplane {
   std::vector<CounterValues> worker_counters() const;
   // Port names by port id ("" where no port of this node is).
   std::vector<std::string> port_names() const;
+  // Where the conntrack table came from: "kept 12 connections from FILE ...", "new in FILE
+  // (why)", or "in process memory". For the daemon's log.
+  const std::string& conntrack_origin() const { return conntrack_origin_; }
   uint32_t conntrack_capacity() const { return config_.conntrack_max_flows; }
 
   std::optional<uint16_t> port_id(const std::string& name) const;
@@ -109,8 +116,10 @@ class Dataplane {
   PortRoles roles_;
   Publisher<Ruleset> publisher_;
   TableCache tables_;  // each generation's tables, as an overlay over the last full build
-  void* conntrack_memory_ = nullptr;
+  void* conntrack_memory_ = nullptr;  // rte_zmalloc'ed, when there is no state file
+  std::unique_ptr<ConntrackFile> conntrack_file_;
   std::unique_ptr<Conntrack> conntrack_;
+  std::string conntrack_origin_;
   std::vector<rte_ring*> flow_logs_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<uint32_t> worker_lcores_;

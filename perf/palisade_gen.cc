@@ -24,6 +24,7 @@
 
 #include "control/daemon.h"
 #include "control/node_config.h"
+#include "control/source/directory_source.h"
 #include "control/source/scenario.h"
 #include "control/verify/packet_craft.h"
 #include "policy/evaluator.h"
@@ -100,7 +101,14 @@ int flows(const std::vector<std::string>& args) {
       "send every flow this many times, in rounds (the ports stay up between rounds)")(
       "wait-file", po::value<std::string>(),
       "before round r, wait until the file PREFIX.r exists (a test restarts the daemon "
-      "between rounds)");
+      "between rounds)")(
+      "established", po::bool_switch(),
+      "after the first round, send each TCP flow as the next data segment of the connection "
+      "the first round opened (no new handshake), so that a round after a restart shows "
+      "whether the daemon kept the connection")(
+      "judge-by", po::value<std::string>(),
+      "a directory or file of manifests read again before each round: the policy each round's "
+      "verdicts are expected from (default: the scenario's objects)");
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(desc).run(), vm);
   po::notify(vm);
@@ -117,11 +125,22 @@ int flows(const std::vector<std::string>& args) {
   const int timeout_ms = vm["timeout-ms"].as<int>();
   // What this node should do with each flow: the reference evaluator, judging only this
   // node's endpoints (a scenario's own expectations are the whole cluster's).
-  palisade::policy::ObjectStore store;
-  for (const palisade::policy::Decoded& d : scenario->objects) {
-    store.apply(d);
-  }
-  palisade::policy::SnapshotBuild snapshot = palisade::policy::build_snapshot(store.objects());
+  // (--judge-by: read again before each round, as the daemon reads its policy directory)
+  auto expected_policy = [&]() -> std::unique_ptr<palisade::policy::Snapshot> {
+    if (vm.count("judge-by")) {
+      palisade::control::DirectorySource source(vm["judge-by"].as<std::string>());
+      for (const std::string& problem : source.reload().problems) {
+        std::cerr << "palisade-gen: --judge-by: " << problem << "\n";
+      }
+      return palisade::policy::build_snapshot(source.store().objects()).snapshot;
+    }
+    palisade::policy::ObjectStore store;
+    for (const palisade::policy::Decoded& d : scenario->objects) {
+      store.apply(d);
+    }
+    return palisade::policy::build_snapshot(store.objects()).snapshot;
+  };
+  const bool established = vm["established"].as<bool>();
   palisade::policy::EvalOptions this_node;
   this_node.node = config->node_name;
 
@@ -218,6 +237,7 @@ int flows(const std::vector<std::string>& args) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(500));  // vhost-user negotiation
+    const std::unique_ptr<palisade::policy::Snapshot> policy = expected_policy();
     int as_expected = 0, not_as_expected = 0, skipped = 0;
     for (const palisade::control::ScenarioFlow& f : scenario->flows) {
       auto flow = palisade::control::resolve_flow(*scenario, f);
@@ -234,6 +254,16 @@ int flows(const std::vector<std::string>& args) {
       }
       // The uplink side addresses the daemon's uplink port; pods address their gateway.
       FrameSpec first = palisade::control::spec_for_flow(*flow, ports[*in].mac, gateway);
+      const bool continued = established && round > 1 && f.proto == "TCP";
+      if (continued) {
+        // The client's next segment after its SYN (seq + 1) and the server's SYN-ACK
+        // (ack of the server's seq + 1, which reply_of makes it): data, no handshake.
+        const FrameSpec syn_ack = palisade::control::reply_of(first);
+        first.tcp_flags = palisade::control::kTcpFlagAck | palisade::control::kTcpFlagPsh;
+        first.tcp_ack = syn_ack.tcp_seq + 1;
+        first.tcp_seq += 1;
+        first.payload = 100;
+      }
       send(ports[*in], pool, palisade::control::craft_frame(first));
       std::string what;
       const int came_out = receive(ports, timeout_ms, what);
@@ -248,13 +278,13 @@ int flows(const std::vector<std::string>& args) {
         reply_note = receive(ports, timeout_ms, back) == static_cast<int>(*in) ? ", reply passed"
                                                                                : ", reply DROPPED";
       }
-      const bool expected_allow =
-          palisade::policy::evaluate(*snapshot.snapshot, *flow, this_node).verdict ==
-          palisade::policy::Verdict::Allow;
+      const bool expected_allow = palisade::policy::evaluate(*policy, *flow, this_node).verdict ==
+                                  palisade::policy::Verdict::Allow;
       const bool ok = allowed == expected_allow && (came_out < 0 || allowed);
       (ok ? as_expected : not_as_expected)++;
-      std::cout << (allowed ? "ALLOWED " : "DROPPED ") << f.label() << "  [" << ports[*in].name
-                << " -> " << (came_out < 0 ? "nothing" : ports[came_out].name) << reply_note << "]"
+      std::cout << (allowed ? "ALLOWED " : "DROPPED ") << f.label()
+                << (continued ? " (established)" : "") << "  [" << ports[*in].name << " -> "
+                << (came_out < 0 ? "nothing" : ports[came_out].name) << reply_note << "]"
                 << (ok ? "" : "  <-- expected " + std::string(expected_allow ? "allow" : "deny"))
                 << "\n";
     }
@@ -285,7 +315,7 @@ int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] != "flows") {
     std::cerr << "usage: palisade-gen flows --config NODE.yaml --scenario FILE [--timeout-ms N] "
-                 "[--rounds N [--wait-file PREFIX]]\n";
+                 "[--rounds N [--wait-file PREFIX] [--established] [--judge-by DIR]]\n";
     return 2;
   }
   try {

@@ -101,6 +101,10 @@ void hold_in_place(const Meta& meta, const YAML::Node& node, const Error& error,
     decoded.unheld = "its selector cannot be read (" + failure.error.field + ": " +
                      failure.error.message + "), so it holds no endpoint isolated";
     return;
+  } catch (const YAML::Exception& ex) {
+    decoded.unheld =
+        "its selector cannot be read (" + ex.msg + "), so it holds no endpoint isolated";
+    return;
   }
   const std::string why = error.field.empty() ? error.message : error.field + ": " + error.message;
   for (Policy& p : decoded.held) {

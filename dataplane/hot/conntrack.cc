@@ -115,7 +115,7 @@ size_t Conntrack::memory_size(uint32_t capacity) noexcept {
 }
 
 Conntrack::Conntrack(void* memory, uint32_t capacity, const ConntrackTimeouts& timeouts,
-                     uint64_t ticks_per_second, uint32_t hash_seed) noexcept
+                     uint64_t ticks_per_second, uint32_t hash_seed, Memory contents) noexcept
     : buckets_(buckets_for(capacity)),
       hash_seed_(hash_seed),
       headers_(static_cast<uint32_t*>(memory)),
@@ -131,7 +131,46 @@ Conntrack::Conntrack(void* memory, uint32_t capacity, const ConntrackTimeouts& t
   // A caller's mistake, not input: misaligned entries would straddle cache lines, and a
   // misaligned last_seen would not be atomic.
   RTE_VERIFY(memory != nullptr && reinterpret_cast<uintptr_t>(memory) % alignof(FlowEntry) == 0);
-  std::memset(memory, 0, memory_size(capacity));
+  if (contents == Memory::Fresh) {
+    std::memset(memory, 0, memory_size(capacity));
+  }
+}
+
+Conntrack::Recovery Conntrack::recover() noexcept {
+  Recovery r;
+  for (uint32_t slot = 0; slot < capacity(); ++slot) {
+    const uint32_t word = headers_[slot];
+    if (word == kEmpty) {
+      continue;
+    }
+    FlowEntry& e = entries_[slot];
+    if ((word & kKindMask) != kLive) {
+      // Claimed, Removed, Dying: the previous process was between two steps. Nobody holds
+      // the slot now, so it is simply empty again.
+      const uint32_t kind = word & kKindMask;
+      (kind == kClaimed || kind == kRemoved || kind == kDying ? r.unfinished : r.inconsistent)++;
+      headers_[slot] = kEmpty;
+      continue;
+    }
+    // Live: it must be exactly what insert would have written for its key.
+    const FlowKeyWords stored = words_of(e.key_);
+    FlowKeyWords canonical;
+    const FlowProbe p = probe_words(stored, canonical);
+    const uint32_t bucket = slot / kSlotsPerBucket;
+    const bool consistent = p.key_is_canonical && p.live_word == word &&
+                            (bucket == p.buckets[0] || bucket == p.buckets[1]) &&
+                            e.original_is_canonical_ <= 1 && e.state_ <= uint8_t(CtState::Open) &&
+                            (e.state_ == uint8_t(CtState::Open)) == (e.key_.proto != kTcp) &&
+                            e.reserved_ == 0;
+    if (!consistent) {
+      ++r.inconsistent;
+      headers_[slot] = kEmpty;
+      continue;
+    }
+    e.generation_ = kUnjudged;
+    ++r.kept;
+  }
+  return r;
 }
 
 uint32_t Conntrack::find(const FlowKeyWords& canonical, FlowProbe& p, uint64_t now) const noexcept {

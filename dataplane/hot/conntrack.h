@@ -149,13 +149,37 @@ class Conntrack {
   // 5/4 of them (see "Why two choices"), rounded up to whole buckets.
   static size_t memory_size(uint32_t capacity) noexcept;
 
+  // The generation a kept connection records until this process judges it (recover()):
+  // no generation is ever numbered 0, so the first one re-judges every kept connection.
+  static constexpr uint32_t kUnjudged = 0;
+
+  // What `memory` holds: nothing yet (it is zeroed here), or a table a previous process left
+  // (dataplane/conntrack_file.h), to be kept: call recover() before the workers start.
+  enum class Memory : uint8_t { Fresh, Kept };
+
   // memory: memory_size(capacity) bytes aligned to 64, owned by the caller and outliving the
-  // table; zeroed here. ticks_per_second: the clock of every `now` (rte_get_tsc_hz() for TSC
-  // ticks). hash_seed: pass a random one at start-up, so that nobody can compute in advance
-  // which keys share a bucket (a pod crafting such keys could fill both buckets of a key
-  // and deny that connection). Not thread-safe: build before the workers start.
+  // table. ticks_per_second: the clock of every `now` (rte_get_tsc_hz() for TSC ticks).
+  // hash_seed: pass a random one at start-up, so that nobody can compute in advance which
+  // keys share a bucket (a pod crafting such keys could fill both buckets of a key and deny
+  // that connection); a kept table keeps the seed it was built with. Not thread-safe: build
+  // before the workers start.
   Conntrack(void* memory, uint32_t capacity, const ConntrackTimeouts& timeouts,
-            uint64_t ticks_per_second, uint32_t hash_seed = kDefaultHashSeed) noexcept;
+            uint64_t ticks_per_second, uint32_t hash_seed = kDefaultHashSeed,
+            Memory contents = Memory::Fresh) noexcept;
+
+  // What recover() kept and dropped.
+  struct Recovery {
+    uint32_t kept = 0;
+    uint32_t unfinished = 0;    // inserted, removed or expiring when the previous process died
+    uint32_t inconsistent = 0;  // a header or entry that cannot be this table's (corruption)
+  };
+  // Before the workers start, on a kept table: every slot is checked against what this
+  // table would write for its key (signature, bucket, state, direction flag), and kept only
+  // if it matches; slots caught mid-insert or mid-removal are emptied. Kept connections
+  // record kUnjudged, so the first generation judges each again before its next packet
+  // passes, whatever rejudge_established says: the verdicts they recorded index a verdict
+  // table the previous process had.
+  Recovery recover() noexcept;
   Conntrack(const Conntrack&) = delete;
   Conntrack& operator=(const Conntrack&) = delete;
 

@@ -36,9 +36,12 @@ void on_connection(Burst& b, PacketState& p, const Generation& g, const BurstCon
     return;
   }
   b.count(Counter::ConntrackHits);
-  if (ctx.rejudge_established &&
-      ctx.conntrack->entry(p.match.index).generation() != static_cast<uint32_t>(g.number)) {
-    p.judge = true;  // a newer generation: the connection is judged again
+  // A newer generation judges the connection again; one kept across a restart (kUnjudged)
+  // always, since the verdicts it recorded are the previous process's.
+  const uint32_t judged = ctx.conntrack->entry(p.match.index).generation();
+  if (judged != static_cast<uint32_t>(g.number) &&
+      (ctx.rejudge_established || judged == Conntrack::kUnjudged)) {
+    p.judge = true;
     b.count(Counter::Rejudged);
   } else {
     p.seen = true;  // conntrack learns of it once its source has been checked (locate)

@@ -21,12 +21,13 @@ TOKEN = "palisade-test-token"
 
 def demo_node_file(root: pathlib.Path, tmp: pathlib.Path, name: str, policy: str,
                    client_mode: bool = False) -> pathlib.Path:
-    """config/node-demo.yaml made private to a test: its vhost-user sockets in `tmp`, its own
-    EAL file prefix, the given `policy:` section (YAML lines under it, indented by two), and
-    with `client_mode` its ports in vhost-user client mode."""
+    """config/node-demo.yaml made private to a test: its vhost-user sockets and its conntrack
+    state file in `tmp`, its own EAL file prefix, the given `policy:` section (YAML lines
+    under it, indented by two), and with `client_mode` its ports in vhost-user client mode."""
     text = (root / "config/node-demo.yaml").read_text()
     text = text.replace("/tmp/palisade-demo/", f"{tmp}/")
     text = text.replace("file_prefix: palisade-demo", f"file_prefix: palisade-{name}-{os.getpid()}")
+    text = text.replace("conntrack: {", f"conntrack: {{state_file: {tmp}/conntrack, ", 1)
     text = re.sub(r"policy:\n(  .*\n)+", "policy:\n" + policy, text)
     if client_mode:
         text = text.replace(",queues=1\"", ",queues=1,client=1\"")
