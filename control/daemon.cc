@@ -72,6 +72,8 @@ dataplane::DataplaneConfig dataplane_config(const NodeConfig& config) {
   dp.timeouts.other = config.conntrack.other_timeout;
   dp.rejudge_established = config.conntrack.rejudge_established;
   dp.conntrack_state_file = config.conntrack.state_file;
+  dp.tcp_window_tracking = config.conntrack.tcp_window_tracking;
+  dp.tcp_loose_pickup = config.conntrack.tcp_loose_pickup;
   return dp;
 }
 

@@ -637,9 +637,15 @@ std::string default_state_file(const EalConfig& eal) {
 
 ConntrackConfig read_conntrack(const YamlReader& r, const std::string& path) {
   r.allow_only({"max_flows", "tcp_syn_timeout", "tcp_established_timeout", "tcp_closing_timeout",
-                "udp_timeout", "icmp_timeout", "other_timeout", "rejudge_established",
-                "state_file"});
+                "udp_timeout", "icmp_timeout", "other_timeout", "rejudge_established", "state_file",
+                "tcp_window_tracking", "tcp_loose_pickup"});
   ConntrackConfig ct;
+  if (auto v = r.get("tcp_window_tracking")) {
+    ct.tcp_window_tracking = v->boolean();
+  }
+  if (auto v = r.get("tcp_loose_pickup")) {
+    ct.tcp_loose_pickup = v->boolean();
+  }
   if (auto v = r.get("state_file")) {
     const std::string text = v->str();
     if (text.empty()) {
@@ -871,6 +877,8 @@ std::string describe_plan(const NodeConfig& c) {
       << ", tcp closing " << ct.tcp_closing_timeout << ", udp " << ct.udp_timeout << ", icmp "
       << ct.icmp_timeout << ", other " << ct.other_timeout << "; established connections "
       << (ct.rejudge_established ? "re-judged by each new policy" : "keep their first verdict")
+      << "; TCP windows " << (ct.tcp_window_tracking ? "tracked" : "not tracked")
+      << (ct.tcp_loose_pickup ? ", connections picked up mid-stream" : "")
       << "; kept across restarts "
       << (ct.state_file.empty() ? std::string("nowhere (state_file: none)") : "in " + ct.state_file)
       << '\n';

@@ -96,6 +96,11 @@ struct ConntrackConfig {
   // true: established connections are re-judged by each new policy generation, and cut when
   // it denies them; false: they keep their first verdict until they close or expire.
   bool rejudge_established = true;
+  // TCP segments must lie in their connection's window (dataplane/hot/tcp_window.h).
+  bool tcp_window_tracking = true;
+  // A TCP segment of no connection that is not a SYN is judged as a new connection (picked
+  // up mid-stream, its window unchecked) instead of dropped as no_connection.
+  bool tcp_loose_pickup = false;
   // The file that keeps the table across restarts (dataplane/conntrack_file.h), resolved:
   // the node file's `state_file`, or by default <hugetlbfs mount>/<file_prefix>-conntrack
   // with hugepages and /dev/shm/<file_prefix>-conntrack without; empty for `none` (the

@@ -214,6 +214,8 @@ policy::Result<std::unique_ptr<Dataplane>> Dataplane::start(const DataplaneConfi
     setup.flow_log = ring;
     setup.ticks_per_second = rte_get_tsc_hz();
     setup.rejudge_established = config.rejudge_established;
+    setup.tcp_window_tracking = config.tcp_window_tracking;
+    setup.tcp_loose_pickup = config.tcp_loose_pickup;
     setup.stop = &dp->stop_;
     dp->workers_.push_back(std::make_unique<Worker>(setup));
   }
@@ -299,6 +301,12 @@ void Dataplane::housekeeping() {
   last_expiry_scan_ = now;
   if (conntrack_->mark_expired(now) != 0) {
     expiry_token_ = rte_rcu_qsbr_start(publisher_.qsbr());
+  }
+}
+
+void Dataplane::set_tcp_window_tracking(bool on) {
+  for (auto& w : workers_) {
+    w->set_tcp_window_tracking(on);
   }
 }
 

@@ -55,6 +55,8 @@ struct DataplaneConfig {
   std::string conntrack_state_file;
   ConntrackTimeouts timeouts;
   bool rejudge_established = true;
+  bool tcp_window_tracking = true;
+  bool tcp_loose_pickup = false;
   uint32_t flow_log_size = 4096;  // events per worker ring (a power of two)
   bool launch_workers = true;
   size_t acl_max_size = 0;
@@ -86,6 +88,9 @@ class Dataplane {
   // Ends every tracked connection (the next packet of each is judged as a new one).
   // Returns once no worker can still match one. Stepped workers are polled meanwhile.
   void flush_conntrack();
+  // Benchmarks only, with stepped workers (launch_workers false): window tracking on or off
+  // in one run, so that its cost is measured against the same tables and connections.
+  void set_tcp_window_tracking(bool on);
 
   // Events recorded by the workers since the last call.
   void drain_flow_events(const std::function<void(const FlowEvent&)>& fn);

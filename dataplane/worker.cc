@@ -22,6 +22,8 @@ Worker::Worker(const WorkerSetup& setup)
   context_.counters = &counters_;
   context_.flow_log = setup.flow_log;
   context_.rejudge_established = setup.rejudge_established;
+  context_.tcp_window_tracking = setup.tcp_window_tracking;
+  context_.tcp_loose_pickup = setup.tcp_loose_pickup;
 }
 
 Worker::~Worker() = default;

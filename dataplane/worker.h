@@ -41,6 +41,8 @@ struct WorkerSetup {
   rte_ring* flow_log = nullptr;  // single producer (this worker), single consumer
   uint64_t ticks_per_second = 0;
   bool rejudge_established = true;
+  bool tcp_window_tracking = true;
+  bool tcp_loose_pickup = false;
   const std::atomic<bool>* stop = nullptr;
 };
 
@@ -52,6 +54,8 @@ class Worker {
   static int run(void* arg);
   // One poll of every queue: public so that tests and benchmarks can step a worker.
   void poll() noexcept;
+  // For a benchmark that compares both in one run, on a stepped worker (not while it runs).
+  void set_tcp_window_tracking(bool on) noexcept { context_.tcp_window_tracking = on; }
   // Judges and forwards one received burst (the packets are consumed).
   void process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint64_t now) noexcept;
   const WorkerCounters& counters() const { return counters_; }

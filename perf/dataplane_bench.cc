@@ -2,10 +2,11 @@
 // stepped worker (DataplaneConfig::launch_workers false), all figures from one run:
 //   BM_io_forward               the ceiling: what testpmd's io forwarding does, rte_eth_rx_burst
 //                               from pod port A and rte_eth_tx_burst to pod port B, 32 frames
-//   BM_established/FLOWS        ACKs of FLOWS established TCP connections from pod A to pod B
-//                               (conntrack hit, route, rewrite), against io forwarding of the
-//                               same frames measured in the same benchmark: both cycle counts,
-//                               above_io_forward (the difference) and ratio
+//   BM_established/FLOWS/W      ACKs of FLOWS established TCP connections from pod A to pod B
+//                               (conntrack hit, route, rewrite; W=1: TCP window tracking on,
+//                               W=0: off), against io forwarding of the same frames measured
+//                               in the same benchmark: both cycle counts, above_io_forward
+//                               (the difference) and ratio
 //   BM_first_packet/denied      10k flows the policy denies: every packet is classified (the
 //                               source's egress and the destination's ingress), none inserted
 //   BM_first_packet/new_allowed SYNs of 8,192 new allowed flows a pass, conntrack flushed
@@ -425,6 +426,7 @@ void BM_established(benchmark::State& state) {
     return;
   }
   const Frames acks = ack_frames(flows);
+  e.dp->set_tcp_window_tracking(state.range(1) != 0);
   Harness h(e, e.pod_a(), {&e.pod_b()});
   uint64_t io_cycles = 0, pal_cycles = 0, worker_cycles = 0, packets = 0;
   auto io_median = std::make_unique<BurstCycles>(), pal_median = std::make_unique<BurstCycles>();
@@ -465,7 +467,11 @@ void BM_established(benchmark::State& state) {
   state.counters["worker_cyc_pkt"] = benchmark::Counter(double(worker_cycles) / double(packets));
   state.counters["Mpps"] = benchmark::Counter(mpps(pal));
 }
-BENCHMARK(BM_established)->ArgName("flows")->Arg(1)->Arg(10000)->Arg(60000)->MinTime(1.0);
+// windows: TCP window tracking off (0, as before it existed) or on (1, the default).
+BENCHMARK(BM_established)
+    ->ArgNames({"flows", "windows"})
+    ->ArgsProduct({{1, 10000, 60000}, {0, 1}})
+    ->MinTime(1.0);
 
 // The classify keys the worker builds for each frame (egress of the source's set, ingress of
 // the destination's; a zero set is not classified), and rte_acl_classify on them.

@@ -46,9 +46,16 @@ struct BurstContext {
   WorkerCounters* counters = nullptr;
   rte_ring* flow_log = nullptr;  // single producer (this worker); null: no flow log
   bool rejudge_established = true;
+  bool tcp_window_tracking = true;  // tcp_window.h; off: any segment of a connection passes
+  bool tcp_loose_pickup = false;    // a TCP segment of no connection, not a SYN, is judged
 };
 
 inline constexpr uint8_t kNoEvent = 0xff;
+
+// What window tracking reads of a parsed TCP segment (dataplane/hot/tcp_window.h).
+inline TcpSegment tcp_segment(const ParsedPacket& p) {
+  return TcpSegment{p.tcp_seq, p.tcp_ack, p.tcp_window, p.tcp_seq_len, p.tcp_flags, p.tcp_wscale};
+}
 
 // One packet's state. Each stage writes what the later ones read before they read it.
 struct PacketState {

@@ -111,7 +111,8 @@ FlowProbe Conntrack::probe_words(const FlowKeyWords& words,
 
 size_t Conntrack::memory_size(uint32_t capacity) noexcept {
   const uint32_t buckets = buckets_for(capacity);
-  return header_bytes(buckets) + size_t{buckets} * kSlotsPerBucket * sizeof(FlowEntry);
+  return header_bytes(buckets) +
+         size_t{buckets} * kSlotsPerBucket * (sizeof(FlowEntry) + sizeof(TcpWindow));
 }
 
 Conntrack::Conntrack(void* memory, uint32_t capacity, const ConntrackTimeouts& timeouts,
@@ -121,6 +122,7 @@ Conntrack::Conntrack(void* memory, uint32_t capacity, const ConntrackTimeouts& t
       headers_(static_cast<uint32_t*>(memory)),
       entries_(
           reinterpret_cast<FlowEntry*>(static_cast<uint8_t*>(memory) + header_bytes(buckets_))),
+      windows_(reinterpret_cast<TcpWindow*>(entries_ + size_t{buckets_} * kSlotsPerBucket)),
       timeout_ticks_{uint64_t{timeouts.tcp_syn} * ticks_per_second,
                      uint64_t{timeouts.tcp_established} * ticks_per_second,
                      uint64_t{timeouts.tcp_closing} * ticks_per_second,
@@ -297,6 +299,7 @@ void Conntrack::fill(uint32_t slot, const FlowKeyWords& canonical, const FlowPro
   e.original_is_canonical_ = p.key_is_canonical ? 1 : 0;
   std::atomic_ref<uint8_t>(e.state_).store(uint8_t(state), std::memory_order_relaxed);
   e.reserved_ = 0;
+  std::memset(&windows_[slot], 0, sizeof(TcpWindow));  // not seen yet, either way
   // Release: publishes every field above.
   std::atomic_ref<uint32_t>(headers_[slot]).store(p.live_word, std::memory_order_release);
 }
@@ -346,6 +349,12 @@ uint32_t Conntrack::insert_probed(const FlowKey& original, const FlowProbe& p, u
     }
   }
   return kNoFlow;
+}
+
+void Conntrack::tcp_pickup(uint32_t index) noexcept {
+  for (TcpSide& side : windows_[index].side) {
+    std::atomic_ref<uint8_t>(side.liberal).store(1, std::memory_order_relaxed);
+  }
 }
 
 void Conntrack::remove(uint32_t index) noexcept {

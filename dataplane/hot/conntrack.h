@@ -59,6 +59,7 @@
 #include <optional>
 
 #include "dataplane/hot/flow_key.h"
+#include "dataplane/hot/tcp_window.h"
 #include "policy/ipproto.h"
 
 namespace palisade::dataplane {
@@ -211,6 +212,16 @@ class Conntrack {
   // check, prefetch_slot, seen, expired and timeout_ticks are defined inline below: a worker calls
   // them for every established packet, and a call would cost as much as their bodies.
 
+  // Hot path (any worker). Whether a TCP segment of connection `index`, going `dir`, lies in
+  // the connection's window, and if so what it opens next (dataplane/hot/tcp_window.h). The
+  // first segment each way sets that way's state.
+  bool tcp_in_window(uint32_t index, FlowDir dir, const TcpSegment& seg) noexcept {
+    return dataplane::tcp_in_window(windows_[index], dir == FlowDir::Reply ? 1 : 0, seg);
+  }
+  // Hot path. The connection was picked up mid-stream (not opened by a SYN): its window is
+  // not checked (tcp_window.h).
+  void tcp_pickup(uint32_t index) noexcept;
+
   // Hot path (any worker). Adds the connection whose first packet is `original` (tcp_flags: of
   // that packet) and returns its index. When a lookup would already match the connection, its
   // index is returned and the entry is left as it is. nullopt: both its buckets are full.
@@ -332,6 +343,9 @@ class Conntrack {
   uint32_t hash_seed_;
   uint32_t* headers_;   // capacity() slot words, accessed through std::atomic_ref
   FlowEntry* entries_;  // capacity() entries
+  // capacity() TCP windows, one per slot: apart from the entries so that an entry stays one
+  // line and a non-TCP connection never reads a window.
+  TcpWindow* windows_;
   // Idle timeouts in ticks: SynSent, Established, Closing, then UDP, ICMP, other.
   std::array<uint64_t, 6> timeout_ticks_;
   uint64_t seen_resolution_;  // ticks between two writes of last_seen
@@ -420,6 +434,7 @@ inline void Conntrack::prefetch_slot(uint32_t index) const noexcept {
   if (index < capacity()) {
     __builtin_prefetch(&headers_[index]);
     __builtin_prefetch(&entries_[index]);
+    __builtin_prefetch(&windows_[index]);
   }
 }
 

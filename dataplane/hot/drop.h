@@ -35,6 +35,8 @@ enum class Drop : uint8_t {
   NoConnection,           // a TCP segment other than a SYN, or an ICMP echo reply, of no
                           // connection that exists (a reply to nothing; Linux: ctstate INVALID)
   ConntrackFull,          // an allowed new connection with no room to track it
+  TcpOutOfWindow,         // a TCP segment outside its connection's window (tcp_window.h):
+                          // an off-path injection, or a segment too old or too far ahead
   TtlExceeded,            // TTL or hop limit would reach 0
   NoRoute,                // no local pod owns the destination and no uplink is configured
   NotForwarded,           // ARP/NDP other than requests we answer, link-local, multicast
@@ -66,6 +68,7 @@ inline constexpr std::array<std::string_view, kDrops> kDropName{"truncated_l2",
                                                                 "icmp_error_no_connection",
                                                                 "no_connection",
                                                                 "conntrack_full",
+                                                                "tcp_out_of_window",
                                                                 "ttl_exceeded",
                                                                 "no_route",
                                                                 "not_forwarded",

@@ -29,6 +29,14 @@ struct ParsedPacket {
   uint8_t src[16] = {}, dst[16] = {};  // network order; IPv4 uses the first 4 bytes
   uint16_t sport = 0, dport = 0;       // host order; for ICMP: type and code
   uint8_t tcp_flags = 0;
+  // TCP, for window tracking (dataplane/hot/tcp_window.h), host order: sequence and
+  // acknowledgement numbers, the window field as sent (unscaled), the sequence space the
+  // segment takes (its data, plus one for SYN and one for FIN; 0 in a first fragment, whose
+  // data is not all here), and on a SYN its window scale option (kNoWindowScale: none).
+  uint32_t tcp_seq = 0, tcp_ack = 0;
+  uint16_t tcp_window = 0;
+  uint16_t tcp_seq_len = 0;  // a segment's data fits in 16 bits once its headers are removed
+  uint8_t tcp_wscale = 0xff;
   // Fragments: a first fragment carries the ports; later ones follow its verdict (a small
   // fragment table keyed by (src, dst, proto, id) keeps it).
   bool fragment = false;
@@ -51,6 +59,9 @@ struct ParsedPacket {
   // Anything else, and a quoted later fragment (no L4 header in it): 0.
   uint16_t inner_sport = 0, inner_dport = 0;
 };
+
+// ParsedPacket::tcp_wscale of a segment without the window scale option.
+inline constexpr uint8_t kNoWindowScale = 0xff;
 
 // Parses one frame of `len` bytes. nullopt: parsed; otherwise the reason to drop it.
 std::optional<Drop> parse_packet(const uint8_t* data, uint32_t len, ParsedPacket& out) noexcept;

@@ -87,6 +87,12 @@ void decide(Burst& b, const Generation& g, const BurstContext& ctx) noexcept {
       } else {
         b.count(Counter::Allowed);
         ctx.flow_cache->fill(p.cache_hash, slot, p.probe);
+        if (p.parsed.proto == ipproto::kTcp && ctx.tcp_window_tracking) {
+          if ((p.parsed.tcp_flags & 0x12) != 0x02) {
+            ct.tcp_pickup(slot);  // loose pickup: opened by no SYN we saw
+          }
+          ct.tcp_in_window(slot, FlowDir::Original, tcp_segment(p.parsed));  // its first SYN
+        }
       }
     }
   }

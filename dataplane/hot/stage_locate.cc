@@ -51,6 +51,14 @@ void locate(Burst& b, const Generation& g, const BurstContext& ctx) noexcept {
       b.drop(ctx, p, Drop::SpoofedSource);  // a local pod's address arriving from the uplink
       continue;
     }
+    // A segment of a connection this node tracks must lie in its window, whether it is
+    // recorded here or judged again below; a later fragment has no TCP header to check.
+    if (p.match.index != kNoFlow && p.parsed.proto == ipproto::kTcp && ctx.tcp_window_tracking &&
+        !p.parsed.icmp_error && p.parsed.l4_offset != 0 &&
+        !ct.tcp_in_window(p.match.index, p.match.dir, tcp_segment(p.parsed))) {
+      b.drop(ctx, p, Drop::TcpOutOfWindow);
+      continue;
+    }
     if (p.seen) {
       ct.seen(p.match.index, p.match.dir, p.parsed.tcp_flags, b.now);
     }

@@ -26,7 +26,8 @@ void on_connection(Burst& b, PacketState& p, const Generation& g, const BurstCon
   if (p.match.index == kNoFlow) {
     // Only a SYN opens a TCP connection, and only a request an ICMP exchange: a reply to
     // nothing is not judged as a new flow (it would pass where its request was denied).
-    const bool tcp_not_syn = pp.proto == ipproto::kTcp && (pp.tcp_flags & 0x12) != 0x02;
+    const bool tcp_not_syn =
+        pp.proto == ipproto::kTcp && (pp.tcp_flags & 0x12) != 0x02 && !ctx.tcp_loose_pickup;
     const bool echo_reply = ipproto::is_icmp(pp.proto) && (pp.sport == 0 || pp.sport == 129);
     if (tcp_not_syn || echo_reply) {
       b.drop(ctx, p, Drop::NoConnection);

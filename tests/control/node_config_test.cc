@@ -37,7 +37,7 @@ ports:
     mac: "02:00:00:00:00:02"
 gateway: {ipv4: 169.254.1.1, ipv6: "fe80::1", mac: "ee:ee:ee:ee:ee:ee"}
 policy: {source: directory, directory: ./policies, debounce_ms: 250}
-conntrack: {max_flows: 65536, tcp_syn_timeout: 30, tcp_established_timeout: 7200, tcp_closing_timeout: 5, udp_timeout: 45, icmp_timeout: 15, other_timeout: 20, rejudge_established: false}
+conntrack: {max_flows: 65536, tcp_syn_timeout: 30, tcp_established_timeout: 7200, tcp_closing_timeout: 5, udp_timeout: 45, icmp_timeout: 15, other_timeout: 20, rejudge_established: false, tcp_window_tracking: false, tcp_loose_pickup: true, state_file: state/ct}
 admin: {listen: "127.0.0.1:9191"}
 )yaml";
 
@@ -148,6 +148,9 @@ TEST(NodeConfig, FullFileRoundTripsIntoTheStruct) {
   EXPECT_EQ(c.conntrack.tcp_syn_timeout, 30u);
   EXPECT_EQ(c.conntrack.tcp_established_timeout, 7200u);
   EXPECT_EQ(c.conntrack.tcp_closing_timeout, 5u);
+  EXPECT_FALSE(c.conntrack.tcp_window_tracking);
+  EXPECT_TRUE(c.conntrack.tcp_loose_pickup);
+  EXPECT_EQ(c.conntrack.state_file, "/etc/palisade/state/ct");  // relative to the node file
   EXPECT_EQ(c.conntrack.udp_timeout, 45u);
   EXPECT_EQ(c.conntrack.icmp_timeout, 15u);
   EXPECT_EQ(c.conntrack.other_timeout, 20u);
@@ -179,6 +182,9 @@ TEST(NodeConfig, DefaultsAreTheHeaders) {
   EXPECT_EQ(c.policy.debounce_ms, 100u);
   EXPECT_TRUE(c.policy.hold_rejected);
   EXPECT_FALSE(c.policy.cilium_cidr_matches_nodes);
+  EXPECT_TRUE(c.conntrack.tcp_window_tracking);
+  EXPECT_FALSE(c.conntrack.tcp_loose_pickup);
+  EXPECT_FALSE(c.conntrack.state_file.empty());  // a default place, never process memory
   ConntrackConfig ct;
   EXPECT_EQ(c.conntrack.max_flows, 1u << 20);
   EXPECT_EQ(c.conntrack.tcp_established_timeout, 21600u);

@@ -703,6 +703,31 @@ TEST_F(PacketPath, PolicyChangeCutsEstablishedConnectionsInEitherDirection) {
   EXPECT_TRUE(forwarded_as(send(kWeb, syn), kDb, routed_spec(syn, kGatewayMac, kDbMac)));
 }
 
+// An off-path attacker knows the addresses and ports, not the sequence numbers: its RST and
+// its data land outside the window and are dropped, and the connection goes on. An RST in
+// the window passes (tcp_window.h).
+TEST_F(PacketPath, SegmentsOutsideTheConnectionsWindowAreDropped) {
+  ::testing::AssertionResult ok = ::testing::AssertionSuccess();
+  const FrameSpec ack = open_web_to_db(*rig_, 40040, ok);
+  ASSERT_TRUE(ok);
+  FrameSpec forged_rst = answer(ack, kDbMac, kGatewayMac);  // db's side, as db would send it
+  forged_rst.tcp_flags = kTcpFlagRst;
+  forged_rst.tcp_seq += 1u << 30;
+  EXPECT_TRUE(dropped_as(send(kDb, forged_rst), Drop::TcpOutOfWindow));
+  FrameSpec injected = next_segment(ack);
+  injected.tcp_seq -= 1u << 30;
+  EXPECT_TRUE(dropped_as(send(kWeb, injected), Drop::TcpOutOfWindow));
+  FrameSpec acks_unsent = next_segment(ack);
+  acks_unsent.tcp_ack += 100000;
+  EXPECT_TRUE(dropped_as(send(kWeb, acks_unsent), Drop::TcpOutOfWindow));
+  // The connection is untouched: its next segment passes, and so does an RST in the window.
+  const FrameSpec data = next_segment(ack);
+  EXPECT_TRUE(forwarded_as(send(kWeb, data), kDb, routed_spec(data, kGatewayMac, kDbMac)));
+  FrameSpec rst = answer(data, kDbMac, kGatewayMac);
+  rst.tcp_flags = kTcpFlagRst | kTcpFlagAck;
+  EXPECT_TRUE(forwarded_as(send(kDb, rst), kWeb, routed_spec(rst, kGatewayMac, kWebMac)));
+}
+
 TEST_F(PacketPath, PolicyChangeThatStillAllowsKeepsConnectionsAndRejudgesThemOnce) {
   ::testing::AssertionResult ok = ::testing::AssertionSuccess();
   const FrameSpec a = open_web_to_db(*rig_, 40034, ok);

@@ -111,6 +111,44 @@ TEST(Parse, Ipv4TcpGivesAddressesAndPorts) {
   EXPECT_FALSE(p.fragment);
 }
 
+// What window tracking reads: sequence and acknowledgement numbers, the window, the sequence
+// space the segment takes, and a SYN's window scale option among others.
+TEST(Parse, TcpSequenceWindowAndWindowScaleAreRead) {
+  ParsedPacket p;
+  Bytes t = tcp(40000, 443, 0x02, 8);                  // SYN with 12 bytes of options
+  t[4] = 0xff, t[5] = 0xff, t[6] = 0xff, t[7] = 0xf0;  // seq 0xfffffff0
+  t[8] = 0, t[9] = 0, t[10] = 0x01, t[11] = 0x00;      // ack 256
+  t[14] = 0x72, t[15] = 0x10;                          // window 29200
+  t.resize(20);
+  const Bytes options = {2, 4, 0x05, 0xb4,  // MSS 1460
+                         1,                 // NOP
+                         3, 3, 7,           // window scale 7
+                         4, 2,              // SACK permitted
+                         0, 0};             // end of options
+  t.insert(t.end(), options.begin(), options.end());
+  ASSERT_EQ(parse(cat({eth(0x0800), ipv4(6, t.size()), t}), p), std::nullopt);
+  EXPECT_EQ(p.tcp_seq, 0xfffffff0u);
+  EXPECT_EQ(p.tcp_ack, 256u);
+  EXPECT_EQ(p.tcp_window, 29200);
+  EXPECT_EQ(p.tcp_seq_len, 1);  // the SYN
+  EXPECT_EQ(p.tcp_wscale, 7);
+  // Data and FIN: 100 bytes and one more; options of a segment that is not a SYN are not read.
+  Bytes d = tcp(40000, 443, 0x19, 8);  // FIN|PSH|ACK
+  d.resize(20);
+  d.insert(d.end(), options.begin(), options.end());
+  d.resize(d.size() + 100, 0xaa);
+  ASSERT_EQ(parse(cat({eth(0x0800), ipv4(6, d.size()), d}), p), std::nullopt);
+  EXPECT_EQ(p.tcp_seq_len, 101);
+  EXPECT_EQ(p.tcp_wscale, kNoWindowScale);
+  // A malformed option list (a length running past the header) offers no scaling.
+  Bytes bad = tcp(40000, 443, 0x02, 6);
+  bad.resize(20);
+  const Bytes broken = {3, 9, 7, 0};
+  bad.insert(bad.end(), broken.begin(), broken.end());
+  ASSERT_EQ(parse(cat({eth(0x0800), ipv4(6, bad.size()), bad}), p), std::nullopt);
+  EXPECT_EQ(p.tcp_wscale, kNoWindowScale);
+}
+
 TEST(Parse, VlanTagIsReadAndStackedTagsAreUnsupported) {
   ParsedPacket p;
   Bytes u = udp(1, 53);
