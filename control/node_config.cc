@@ -40,7 +40,7 @@ constexpr uint64_t kMempoolCache = 256;
 // One mbuf with the default data room: 2176 bytes (RTE_MBUF_DEFAULT_BUF_SIZE) + 128 of struct
 // rte_mbuf + 64 of mempool object header.
 constexpr uint64_t kMbufBytes = 2368;
-// 2^28 flows of 64 bytes, in a table 5/4 that size, is 20 GiB: past any node this runs
+// 2^28 flows of 96 bytes, in a table 5/4 that size, is 30 GiB: past any node this runs
 // on, so a bigger number is a typo.
 constexpr int64_t kMaxFlows = int64_t{1} << 28;
 // An idle timeout over a week keeps dead flows around for longer than nodes stay up; the

@@ -41,7 +41,7 @@ static_assert(sizeof(Header) <= ConntrackFile::kHeaderBytes);
 constexpr char kMagic[16] = "palisade-ct";
 // Bump when FlowEntry, the slot header words or the hashing change: an old table is then
 // started again rather than misread.
-constexpr uint32_t kVersion = 2;  // 2: TCP windows after the entries
+constexpr uint32_t kVersion = 2;  // 2: slots of 128 bytes, an entry and its TCP window
 
 uint64_t checksum_of(const Header& h) {
   // FNV-1a: a torn or scribbled header must not pass; nothing here is adversarial.

@@ -39,7 +39,7 @@ class ConntrackFile {
   ConntrackFile(const ConntrackFile&) = delete;
   ConntrackFile& operator=(const ConntrackFile&) = delete;
 
-  void* table() const { return table_; }  // Conntrack::memory_size(capacity) bytes, 64-aligned
+  void* table() const { return table_; }  // Conntrack::memory_size(capacity) bytes, page-aligned
   bool kept() const { return kept_; }     // false: a fresh, zeroed table
   uint32_t hash_seed() const { return hash_seed_; }
   const std::string& path() const { return path_; }

@@ -176,7 +176,7 @@ policy::Result<std::unique_ptr<Dataplane>> Dataplane::start(const DataplaneConfi
       dp->conntrack_origin_ = "new table in " + f.path() + " (" + f.why_fresh() + ")";
     }
   } else {
-    dp->conntrack_memory_ = rte_zmalloc("palisade-conntrack", ct_bytes, RTE_CACHE_LINE_SIZE);
+    dp->conntrack_memory_ = rte_zmalloc("palisade-conntrack", ct_bytes, Conntrack::kAlignment);
     if (dp->conntrack_memory_ == nullptr) {
       return policy::Error{policy::ErrorCode::LimitExceeded,
                            "conntrack",

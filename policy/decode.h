@@ -30,6 +30,8 @@ struct DecodeOptions {
 // The outcome for one document: its key when it could be read (so that a store can keep the
 // last good version of that object), and either the object or the error.
 struct Decoded {
+  Decoded(std::optional<ObjectKey> k, Result<Object> o) : key(std::move(k)), object(std::move(o)) {}
+
   std::optional<ObjectKey> key;
   Result<Object> object;
   // A policy object that failed: the isolation to hold in its place while no good version

@@ -25,7 +25,7 @@ constexpr uint32_t kEmpty = 0, kClaimed = 1, kLive = 2, kRemoved = 3, kDying = 4
 constexpr uint32_t with_kind(uint32_t word, uint32_t kind) { return (word & ~kKindMask) | kind; }
 
 // Where in a bucket a key's entry goes: the first empty slot from a place its signature
-// picks, not from slot 0. Entries 16 slots apart are 1 KiB apart, and at low load nearly
+// picks, not from slot 0. Entries 16 slots apart are 2 KiB apart, and at low load nearly
 // every entry would sit in its bucket's slot 0, so they would all fall into 4 of the L1's 64
 // sets (and 1/16 of L2's): established packets of 10k connections paid ~10 cycles for that.
 // A bucket's empty mask, turned so that bit 0 is that place.
@@ -50,7 +50,7 @@ uint32_t buckets_for(uint32_t capacity) {
 
 size_t header_bytes(uint32_t buckets) {
   const size_t bytes = size_t{buckets} * Conntrack::kSlotsPerBucket * sizeof(uint32_t);
-  return (bytes + alignof(FlowEntry) - 1) / alignof(FlowEntry) * alignof(FlowEntry);
+  return (bytes + Conntrack::kAlignment - 1) / Conntrack::kAlignment * Conntrack::kAlignment;
 }
 
 CtState initial_state(uint8_t proto, uint8_t tcp_flags) {
@@ -111,8 +111,7 @@ FlowProbe Conntrack::probe_words(const FlowKeyWords& words,
 
 size_t Conntrack::memory_size(uint32_t capacity) noexcept {
   const uint32_t buckets = buckets_for(capacity);
-  return header_bytes(buckets) +
-         size_t{buckets} * kSlotsPerBucket * (sizeof(FlowEntry) + sizeof(TcpWindow));
+  return header_bytes(buckets) + size_t{buckets} * kSlotsPerBucket * sizeof(SlotRecord);
 }
 
 Conntrack::Conntrack(void* memory, uint32_t capacity, const ConntrackTimeouts& timeouts,
@@ -120,9 +119,8 @@ Conntrack::Conntrack(void* memory, uint32_t capacity, const ConntrackTimeouts& t
     : buckets_(buckets_for(capacity)),
       hash_seed_(hash_seed),
       headers_(static_cast<uint32_t*>(memory)),
-      entries_(
-          reinterpret_cast<FlowEntry*>(static_cast<uint8_t*>(memory) + header_bytes(buckets_))),
-      windows_(reinterpret_cast<TcpWindow*>(entries_ + size_t{buckets_} * kSlotsPerBucket)),
+      records_(
+          reinterpret_cast<SlotRecord*>(static_cast<uint8_t*>(memory) + header_bytes(buckets_))),
       timeout_ticks_{uint64_t{timeouts.tcp_syn} * ticks_per_second,
                      uint64_t{timeouts.tcp_established} * ticks_per_second,
                      uint64_t{timeouts.tcp_closing} * ticks_per_second,
@@ -132,7 +130,8 @@ Conntrack::Conntrack(void* memory, uint32_t capacity, const ConntrackTimeouts& t
       seen_resolution_(ticks_per_second / 100) {
   // A caller's mistake, not input: misaligned entries would straddle cache lines, and a
   // misaligned last_seen would not be atomic.
-  RTE_VERIFY(memory != nullptr && reinterpret_cast<uintptr_t>(memory) % alignof(FlowEntry) == 0);
+  static_assert(alignof(SlotRecord) == kAlignment);
+  RTE_VERIFY(memory != nullptr && reinterpret_cast<uintptr_t>(memory) % kAlignment == 0);
   if (contents == Memory::Fresh) {
     std::memset(memory, 0, memory_size(capacity));
   }
@@ -145,7 +144,7 @@ Conntrack::Recovery Conntrack::recover() noexcept {
     if (word == kEmpty) {
       continue;
     }
-    FlowEntry& e = entries_[slot];
+    FlowEntry& e = records_[slot].entry;
     if ((word & kKindMask) != kLive) {
       // Claimed, Removed, Dying: the previous process was between two steps. Nobody holds
       // the slot now, so it is simply empty again.
@@ -204,7 +203,7 @@ uint32_t Conntrack::match(uint32_t first, uint32_t candidates, uint32_t live_wor
     if (std::atomic_ref<uint32_t>(headers_[slot]).load(std::memory_order_acquire) != live_word) {
       continue;
     }
-    const FlowEntry& e = entries_[slot];
+    const FlowEntry& e = records_[slot].entry;
     if (same_words(words_of(e.key_), canonical) && !expired(e, now)) {
       return slot;
     }
@@ -256,7 +255,7 @@ void Conntrack::lookup(const FlowKey* const* keys, uint32_t n, FlowMatch* out, u
       match.index = slot;
       match.dir = FlowDir::Original;
       if (slot != kNoFlow &&
-          (entries_[slot].original_is_canonical_ != 0) != p[i].key_is_canonical) {
+          (records_[slot].entry.original_is_canonical_ != 0) != p[i].key_is_canonical) {
         match.dir = FlowDir::Reply;
       }
     }
@@ -265,7 +264,7 @@ void Conntrack::lookup(const FlowKey* const* keys, uint32_t n, FlowMatch* out, u
 
 void Conntrack::prefetch_insert(const FlowProbe& probe) const noexcept {
   if (probe.free_slot < capacity()) {
-    __builtin_prefetch(&entries_[probe.free_slot],
+    __builtin_prefetch(&records_[probe.free_slot],
                        1);  // for writing (rte_prefetch0_write is experimental)
   }
 }
@@ -290,7 +289,7 @@ bool Conntrack::claim(uint32_t slot) noexcept {
 void Conntrack::fill(uint32_t slot, const FlowKeyWords& canonical, const FlowProbe& p,
                      uint32_t generation, uint32_t egress_verdict, uint32_t ingress_verdict,
                      CtState state, uint64_t now) noexcept {
-  FlowEntry& e = entries_[slot];
+  FlowEntry& e = records_[slot].entry;
   store_words(e.key_, canonical);
   std::atomic_ref<uint64_t>(e.last_seen_).store(now, std::memory_order_relaxed);
   std::atomic_ref<uint32_t>(e.generation_).store(generation, std::memory_order_relaxed);
@@ -299,7 +298,7 @@ void Conntrack::fill(uint32_t slot, const FlowKeyWords& canonical, const FlowPro
   e.original_is_canonical_ = p.key_is_canonical ? 1 : 0;
   std::atomic_ref<uint8_t>(e.state_).store(uint8_t(state), std::memory_order_relaxed);
   e.reserved_ = 0;
-  std::memset(&windows_[slot], 0, sizeof(TcpWindow));  // not seen yet, either way
+  std::memset(&records_[slot].window, 0, sizeof(TcpWindow));  // not seen yet, either way
   // Release: publishes every field above.
   std::atomic_ref<uint32_t>(headers_[slot]).store(p.live_word, std::memory_order_release);
 }
@@ -352,7 +351,7 @@ uint32_t Conntrack::insert_probed(const FlowKey& original, const FlowProbe& p, u
 }
 
 void Conntrack::tcp_pickup(uint32_t index) noexcept {
-  for (TcpSide& side : windows_[index].side) {
+  for (TcpSide& side : records_[index].window.side) {
     std::atomic_ref<uint8_t>(side.liberal).store(1, std::memory_order_relaxed);
   }
 }
@@ -368,7 +367,7 @@ void Conntrack::remove(uint32_t index) noexcept {
 
 void Conntrack::set_generation(uint32_t index, uint32_t generation, uint32_t egress_verdict,
                                uint32_t ingress_verdict) noexcept {
-  FlowEntry& e = entries_[index];
+  FlowEntry& e = records_[index].entry;
   std::atomic_ref<uint32_t>(e.egress_verdict_).store(egress_verdict, std::memory_order_relaxed);
   std::atomic_ref<uint32_t>(e.ingress_verdict_).store(ingress_verdict, std::memory_order_relaxed);
   // Release: a reader that sees this generation sees its verdicts.
@@ -401,7 +400,7 @@ size_t Conntrack::mark_expired(uint64_t now) noexcept {
       // period starts, is what makes the grace period cover the readers that matched it.
       header.store(with_kind(word, kDying), std::memory_order_relaxed);
       ++n;
-    } else if (kind == kLive && expired(entries_[slot], now)) {
+    } else if (kind == kLive && expired(records_[slot].entry, now)) {
       if (!header.compare_exchange_strong(word, with_kind(word, kDying),
                                           std::memory_order_relaxed)) {
         // A worker removed it meanwhile, the only other way out of Live.

@@ -100,6 +100,9 @@ void track(Burst& b, const Generation& g, const BurstContext& ctx) noexcept {
       p.probe = probes[j];
       if (p.match.index != kNoFlow) {
         cache.fill(p.cache_hash, p.match.index, p.probe);
+        if (p.parsed.proto == ipproto::kTcp) {
+          ct.prefetch_window(p.match.index);  // locate checks it, after the endpoint lookups
+        }
       }
       on_connection(b, p, g, ctx);
     }

@@ -95,21 +95,15 @@ inline constexpr uint32_t kMaxAckWindow = 66000;  // Linux's MAXACKWINCONST
 inline constexpr uint8_t kTcpFinFlag = 0x01, kTcpSynFlag = 0x02, kTcpRstFlag = 0x04,
                          kTcpAckFlag = 0x10;
 
-// Whether `seg`, sent from side `from` (0: the connection's original direction, 1: the
-// reply) of `w`, lies in the window; updates `w` when it does.
-inline bool tcp_in_window(TcpWindow& w, unsigned from, const TcpSegment& seg) noexcept {
-  using namespace tcp_window_detail;
-  TcpSide& sender = w.side[from];
-  TcpSide& receiver = w.side[from ^ 1u];
-  if (load8(sender.liberal) != 0) {
-    return true;  // as Linux marks a connection it picks up mid-stream (BE_LIBERAL)
-  }
-  const bool syn = (seg.flags & kTcpSynFlag) != 0;
-  const bool has_ack = (seg.flags & kTcpAckFlag) != 0;
-  const uint32_t seq = seg.seq;
-  const uint32_t end = seg.seq + seg.len;
-  uint32_t win = seg.window;
+namespace tcp_window_detail {
 
+// A side's first segment, or a SYN: sets up the side (or opens it anew), as Linux's
+// tcp_in_window does before its checks. Out of line: once per connection and direction.
+[[gnu::noinline, gnu::cold]] inline void first_of_side(TcpSide& sender, TcpSide& receiver,
+                                                       const TcpSegment& seg, bool syn,
+                                                       bool has_ack) noexcept {
+  const uint32_t end = seg.seq + seg.len;
+  const uint32_t win = seg.window;
   if (load(sender.maxwin) == 0) {
     // The side's first segment. A SYN: its sequence space starts here, and its options
     // say whether it scales. Anything else: picked up mid-stream, history unknown.
@@ -127,11 +121,9 @@ inline bool tcp_in_window(TcpWindow& w, unsigned from, const TcpSegment& seg) no
         store8(sender.scale, 0);
         store8(receiver.scale, 0);
       }
-      if (!has_ack) {
-        return true;  // an opening SYN: nothing to check it against yet
-      }
     } else {
-      const uint32_t swin = (win << load8(sender.scale)) == 0 ? 1 : win << load8(sender.scale);
+      const uint32_t scaled = win << load8(sender.scale);
+      const uint32_t swin = scaled == 0 ? 1 : scaled;
       store(sender.end, end);
       store(sender.maxwin, swin);
       store(sender.maxend, end + swin);
@@ -148,34 +140,60 @@ inline bool tcp_in_window(TcpWindow& w, unsigned from, const TcpSegment& seg) no
     store(sender.maxend, end);
     store(sender.maxwin, win == 0 ? 1 : win);
   }
+}
 
-  const uint32_t receiver_end = load(receiver.end);
+}  // namespace tcp_window_detail
+
+// Whether `seg`, sent from side `from` (0: the connection's original direction, 1: the
+// reply) of `w`, lies in the window; updates `w` when it does. Every established segment
+// calls it: each field is loaded once, and stored only when it moves.
+inline bool tcp_in_window(TcpWindow& w, unsigned from, const TcpSegment& seg) noexcept {
+  using namespace tcp_window_detail;
+  TcpSide& sender = w.side[from];
+  TcpSide& receiver = w.side[from ^ 1u];
+  if (load8(sender.liberal) != 0) {
+    return true;  // as Linux marks a connection it picks up mid-stream (BE_LIBERAL)
+  }
+  const bool syn = (seg.flags & kTcpSynFlag) != 0;
+  const bool has_ack = (seg.flags & kTcpAckFlag) != 0;
+  if (__builtin_expect(syn || load(sender.maxwin) == 0, 0)) {
+    first_of_side(sender, receiver, seg, syn, has_ack);
+    if (syn && !has_ack) {
+      return true;  // an opening SYN: nothing to check it against yet
+    }
+  }
+  const uint32_t seq = seg.seq;
+  const uint32_t end = seg.seq + seg.len;
+  const uint32_t s_end = load(sender.end), s_maxend = load(sender.maxend);
+  const uint32_t s_maxwin = load(sender.maxwin);
+  const uint32_t r_end = load(receiver.end), r_maxend = load(receiver.maxend);
+  const uint32_t r_maxwin = load(receiver.maxwin);
   uint32_t ack = seg.ack;
   if (!has_ack || ((seg.flags & kTcpRstFlag) != 0 && ack == 0)) {
-    ack = receiver_end;  // no ack to check (or a stack that sends RST+ACK with ack 0)
+    ack = r_end;  // no ack to check (or a stack that sends RST+ACK with ack 0)
   }
-  const uint32_t sender_maxwin = load(sender.maxwin);
-  const uint32_t receiver_maxwin = load(receiver.maxwin);
-  const uint32_t max_ack_window = sender_maxwin > kMaxAckWindow ? sender_maxwin : kMaxAckWindow;
-  const bool in_window =
-      !after(seq, load(sender.maxend)) &&                                              // I
-      (receiver_maxwin == 0 || after(end, load(sender.end) - receiver_maxwin - 1)) &&  // II
-      !after(ack, receiver_end) &&                                                     // III
-      after(ack, receiver_end - max_ack_window - 1);                                   // IV
+  const uint32_t max_ack_window = s_maxwin > kMaxAckWindow ? s_maxwin : kMaxAckWindow;
+  const bool in_window = !after(seq, s_maxend) &&                                // I
+                         (r_maxwin == 0 || after(end, s_end - r_maxwin - 1)) &&  // II
+                         !after(ack, r_end) &&                                   // III
+                         after(ack, r_end - max_ack_window - 1);                 // IV
   if (!in_window) {
     return false;
   }
-  if (!syn) {
-    win <<= load8(sender.scale);
+  const uint32_t win = syn ? seg.window : seg.window << load8(sender.scale);
+  if (win > s_maxwin) {
+    raise(sender.maxwin, win);
   }
-  raise(sender.maxwin, win);
-  advance(sender.end, end);
-  const uint32_t sender_maxend = load(sender.maxend);
-  if (receiver_maxwin != 0 && after(end, sender_maxend)) {
-    std::atomic_ref<uint32_t>(receiver.maxwin)
-        .fetch_add(end - sender_maxend, std::memory_order_relaxed);
+  if (after(end, s_end)) {
+    advance(sender.end, end);
   }
-  advance(receiver.maxend, ack + (win == 0 ? 1 : win));
+  if (r_maxwin != 0 && after(end, s_maxend)) {
+    std::atomic_ref<uint32_t>(receiver.maxwin).fetch_add(end - s_maxend, std::memory_order_relaxed);
+  }
+  const uint32_t r_new_maxend = ack + (win == 0 ? 1 : win);
+  if (after(r_new_maxend, r_maxend)) {
+    advance(receiver.maxend, r_new_maxend);
+  }
   return true;
 }
 

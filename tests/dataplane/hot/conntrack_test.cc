@@ -67,7 +67,8 @@ bool same(const FlowKey& a, const FlowKey& b) { return std::memcmp(&a, &b, sizeo
 struct Table {
   explicit Table(uint32_t capacity, const ConntrackTimeouts& timeouts = kTimeouts,
                  uint64_t ticks_per_second = kTicksPerSecond)
-      : memory(std::aligned_alloc(64, Conntrack::memory_size(capacity)), &std::free),
+      : memory(std::aligned_alloc(Conntrack::kAlignment, Conntrack::memory_size(capacity)),
+               &std::free),
         ct(memory.get(), capacity, timeouts, ticks_per_second) {}
   std::unique_ptr<void, decltype(&std::free)> memory;
   Conntrack ct;
@@ -184,7 +185,7 @@ TEST(Conntrack, CapacityIsFiveFourthsOfTheConnectionsInWholeBuckets) {
   EXPECT_EQ(Table(100).ct.capacity(), 128u);    // 125 slots, in 8 buckets of 16
   EXPECT_EQ(Table(1024).ct.capacity(), 1280u);  // 80 buckets
   EXPECT_EQ(Table(1).ct.capacity(), Conntrack::kSlotsPerBucket);
-  EXPECT_EQ(Conntrack::memory_size(100) % 64, 0u);
+  EXPECT_EQ(Conntrack::memory_size(100) % Conntrack::kAlignment, 0u);
   EXPECT_GE(Conntrack::memory_size(100), 128 * sizeof(FlowEntry));
   EXPECT_LT(Conntrack::memory_size(100), Conntrack::memory_size(1000));
 }

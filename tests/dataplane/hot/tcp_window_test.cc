@@ -139,15 +139,18 @@ TEST(TcpWindow, TheTwoDirectionsUpdatedFromTwoThreadsNeverRefuseAnInOrderSegment
   std::atomic<int> done{0};
   auto run = [&](unsigned from) {
     uint32_t mine = sent[from].load();
+    // A pure ACK of what the other side has sent so far.
+    auto ack_only = [&] {
+      const uint32_t theirs = sent[from ^ 1u].load(std::memory_order_acquire);
+      if (!tcp_in_window(conn.w, from, seg(mine, theirs, kAck))) {
+        refused.fetch_add(1);
+      }
+      acked[from ^ 1u].store(theirs, std::memory_order_release);
+      std::this_thread::yield();
+    };
     for (int i = 0; i < 200000; ++i) {
-      while (mine + 100 - acked[from].load(std::memory_order_acquire) > 60000 && done.load() == 0) {
-        // the window is full: ack the other side alone until it acks us
-        const uint32_t theirs = sent[from ^ 1u].load(std::memory_order_acquire);
-        if (!tcp_in_window(conn.w, from, seg(mine, theirs, kAck))) {
-          refused.fetch_add(1);
-        }
-        acked[from ^ 1u].store(theirs, std::memory_order_release);
-        std::this_thread::yield();
+      while (mine + 100 - acked[from].load(std::memory_order_acquire) > 60000) {
+        ack_only();  // the window is full: ack the other side until it acks us
       }
       const uint32_t theirs = sent[from ^ 1u].load(std::memory_order_acquire);
       if (!tcp_in_window(conn.w, from, seg(mine, theirs, kAck | kPsh, 100))) {
@@ -158,6 +161,9 @@ TEST(TcpWindow, TheTwoDirectionsUpdatedFromTwoThreadsNeverRefuseAnInOrderSegment
       sent[from].store(mine, std::memory_order_release);
     }
     done.fetch_add(1);
+    while (done.load() < 2) {
+      ack_only();  // the other side still needs our acks to send its last bytes
+    }
   };
   std::thread a(run, kClient), b(run, kServer);
   a.join();
