@@ -17,6 +17,7 @@ packages=(
   openssl                        # test certificates for the HTTPS tests
   clang libclang-rt-14-dev       # libFuzzer and the sanitizers' runtimes
   clang-format clang-tidy        # the format and tidy checks of tests/lint
+  iproute2 curl                  # real pods: network namespaces and an HTTP client in them
 )
 
 missing=()
