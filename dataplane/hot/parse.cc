@@ -281,7 +281,12 @@ std::optional<Drop> parse_l4(const uint8_t* l4, uint32_t avail, Readable<kSegmen
                        : static_cast<uint16_t>(avail - header + ((flags & kTcpSyn) != 0 ? 1 : 0) +
                                                ((flags & kTcpFin) != 0 ? 1 : 0));
       out.tcp_wscale = kNoWindowScale;
-      if ((flags & kTcpSyn) != 0 && header > 20 && r.has(l4, header)) {
+      if ((flags & kTcpSyn) != 0 && header > 20) {
+        // A SYN's options are read, so they must be in the first segment as the rest of the
+        // headers are: otherwise a chain would be judged unlike the same frame in one buffer.
+        if (!r.has(l4, header)) {
+          return Drop::SplitHeaders;
+        }
         out.tcp_wscale = window_scale_option(l4 + 20, header - 20);
       }
       return std::nullopt;
