@@ -57,12 +57,10 @@ std::string ObjectStore::hold(const ObjectKey& key, Decoded& decoded) {
   }
   const std::string directions = held_directions(decoded.held);
   const Error& error = decoded.object.error();
-  auto it = held_.find(key);
-  if (it == held_.end() || it->second.error.to_string() != error.to_string()) {
-    held_.insert_or_assign(key,
-                           Held{Object{key, {}, error.source, std::move(decoded.held)}, error});
-    changed(key);
-  }
+  // Replaced every time: a new version may select other endpoints with the same error.
+  // (Sources apply only what changed: a file whose bytes changed, a new resourceVersion.)
+  held_.insert_or_assign(key, Held{Object{key, {}, error.source, std::move(decoded.held)}, error});
+  changed(key);
   return "its endpoints are held isolated (" + directions + ") until a good version arrives";
 }
 

@@ -156,11 +156,20 @@ TEST(HeldIsolation, AGoodVersionReplacesTheHoldAndADeletionRemovesIt) {
   EXPECT_EQ(verdict(*open, kWebToDb), "allow by profile");
 }
 
-TEST(HeldIsolation, TheSameRejectionAgainChangesNothingInForce) {
+TEST(HeldIsolation, ANewRejectedVersionMovesTheHoldToTheEndpointsItSelects) {
   Held h = apply_all({kProd, kWeb, kDb, kCiliumBad});
   const uint64_t before = h.store.version();
-  h.store.apply(decode(kCiliumBad));
-  EXPECT_EQ(h.store.version(), before);
+  // The same error, another selector: web is held now, db no longer.
+  std::string moved = kCiliumBad;
+  moved.replace(moved.find("{app: db}"), 9, "{app: web}");
+  h.store.apply(decode(moved));
+  EXPECT_GT(h.store.version(), before);
+  auto snap = build_snapshot(h.store.objects()).snapshot;
+  EXPECT_EQ(verdict(*snap, kWebToDb), "deny by default/(end of tier)");  // web's egress
+  EXPECT_EQ(verdict(*snap, flow("203.0.113.1", "10.1.0.2", "TCP", 5432)), "allow by profile");
+  const std::vector<Holdback> all = holdbacks(*snap);
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].endpoints, std::vector<std::string>{"prod/web"});
 }
 
 TEST(Holdbacks, NameTheHeldEndpointsAndTheL7RulesThatAdmitNothing) {
