@@ -24,18 +24,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "kube"))
-from harness import Checks, Follower, demo_node_file  # noqa: E402
+from harness import QUARANTINE, Checks, Follower, demo_node_file  # noqa: E402
 
-QUARANTINE = """apiVersion: projectcalico.org/v3
-kind: GlobalNetworkPolicy
-metadata: {name: quarantine-backend}
-spec:
-  order: 1
-  selector: app == 'backend'
-  types: [Ingress]
-  ingress:
-  - action: Deny
-"""
 FRONTEND_TO_BACKEND = "frontend/frontend-app-1 -> backend/backend-app-1 TCP/80 (established)"
 
 

@@ -25,18 +25,8 @@ import tempfile
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "kube"))
-from harness import admin_get, demo_node_file, gen  # noqa: E402
+from harness import QUARANTINE, admin_get, demo_node_file, gen  # noqa: E402
 
-QUARANTINE = """apiVersion: projectcalico.org/v3
-kind: GlobalNetworkPolicy
-metadata: {name: quarantine-backend}
-spec:
-  order: 1
-  selector: app == 'backend'
-  types: [Ingress]
-  ingress:
-  - action: Deny
-"""
 INVALID = QUARANTINE.replace("order: 1", "order: 1\n  badField: true")
 # Rejected (Calico's application-layer http match is not supported): backend is held
 # isolated in its place, at its order, ahead of the Kubernetes policies that allow it.

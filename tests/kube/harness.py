@@ -19,6 +19,20 @@ HERE = pathlib.Path(__file__).resolve().parent
 TOKEN = "palisade-test-token"
 
 
+# A Calico policy the integration tests drop in to change what the three-tier example allows:
+# it denies everything into app=backend, ahead of the Kubernetes policies.
+QUARANTINE = """apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: quarantine-backend}
+spec:
+  order: 1
+  selector: app == 'backend'
+  types: [Ingress]
+  ingress:
+  - action: Deny
+"""
+
+
 def demo_node_file(root: pathlib.Path, tmp: pathlib.Path, name: str, policy: str,
                    client_mode: bool = False) -> pathlib.Path:
     """config/node-demo.yaml made private to a test: its vhost-user sockets and its conntrack
