@@ -69,7 +69,8 @@ def main() -> int:
                            "--watch-timeout", "60"], tmp / "client.log")
         try:
             # 1. The first complete view.
-            check(client.wait_for(r"^\d+ objects in force, 1 rejected; in sync", 20),
+            check(client.wait_for(r"^\d+ objects in force, 1 rejected \(1 held as isolation\), "
+                                  r"1 held back; in sync", 20),
                   "the first view is complete, with one object rejected")
             text = client.text()
             check("Pod prod/p4 (api)" in text and "Pod prod/p0 (api)" in text,

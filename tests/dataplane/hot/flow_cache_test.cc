@@ -44,7 +44,8 @@ FlowKey reversed(const FlowKey& k) { return key_of_words(reversed_words(words_of
 struct Table {
   explicit Table(uint32_t capacity, const ConntrackTimeouts& timeouts = kTimeouts,
                  uint64_t ticks_per_second = kTicksPerSecond)
-      : memory(std::aligned_alloc(64, Conntrack::memory_size(capacity)), &std::free),
+      : memory(std::aligned_alloc(Conntrack::kAlignment, Conntrack::memory_size(capacity)),
+               &std::free),
         ct(memory.get(), capacity, timeouts, ticks_per_second) {}
   std::unique_ptr<void, decltype(&std::free)> memory;
   Conntrack ct;
